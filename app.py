@@ -1,0 +1,191 @@
+"""Sightline's API and event handlers. Each parses, calls one domain function, returns."""
+from __future__ import annotations
+
+import functools
+import warnings
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from chalice import Chalice, ConvertToMiddleware, CORSConfig, Rate, Response
+
+from chalicelib import clients, housekeeping, notifications, owner_links, registrations
+from chalicelib.config import get_config
+from chalicelib.errors import SightlineError, http_error, normalise_chalice_error
+from chalicelib.validation import json_body
+
+# Most requests publish no metric; Powertools warns about each one, which is only noise.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+config = get_config()
+logger = Logger(service="sightline")
+metrics = Metrics(namespace="Sightline", service="sightline")
+
+app = Chalice(app_name="sightline")
+app.api.cors = CORSConfig(
+    allow_origin=config.site_origin,
+    allow_headers=["Authorization", "Content-Type"],
+    max_age=600,
+)
+app.register_middleware(
+    ConvertToMiddleware(
+        logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    ),
+    "http",
+)
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
+
+
+@app.middleware("all")
+def _bind_models(event: Any, get_response: Callable) -> Any:
+    clients.bind()
+    return get_response(event)
+
+
+@app.middleware("http")
+def _uniform_errors(event: Any, get_response: Callable) -> Response:
+    """Chalice answers some requests itself (unlisted content type, wrong method, a crash);
+    give those answers the same JSON shape as ours."""
+    response = get_response(event)
+    body = normalise_chalice_error(response.body)
+    if body is not None:
+        response.body = body
+    return response
+
+
+def route(path: str, **kwargs: Any) -> Callable:
+    """``app.route`` whose handler's domain errors become JSON error answers (the one place)."""
+
+    def register(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def handled(**params: Any) -> Any:
+            try:
+                return view(**params)
+            except SightlineError as err:
+                status, body = http_error(err)
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+                return Response(body=body, status_code=status, headers=headers)
+
+        app.route(path, **kwargs)(handled)
+        return handled
+
+    return register
+
+
+@route("/health", methods=["GET"])
+def health() -> dict:
+    return {"status": "ok"} if _ready() else Response(
+        body={"error": {"code": "unavailable", "message": "Not ready yet."}}, status_code=503
+    )
+
+
+@route("/registrations", methods=["POST"])
+def create_registration() -> Response:
+    registrations.register(_body(), config=config, notify=notifications.get_queue(), now=_now())
+    metrics.add_metric(name="RegistrationSubmitted", unit=MetricUnit.Count, value=1)
+    return Response(body={"status": "pending_verification"}, status_code=202)
+
+
+@route("/registrations/verify", methods=["POST"])
+def verify_registration() -> dict:
+    return registrations.verify(_body(), now=_now())
+
+
+@route("/owner/links", methods=["POST"])
+def request_owner_link() -> Response:
+    owner_links.request_manage_link(_body(), notify=notifications.get_queue())
+    return Response(body={"status": "sent_if_registered"}, status_code=202)
+
+
+@route("/owner/sessions", methods=["POST"])
+def open_owner_session() -> dict:
+    return owner_links.open_session(_body(), config=config, now=_now())
+
+
+@route("/owner/sessions", methods=["DELETE"])
+def close_owner_session() -> Response:
+    owner_links.close_session(_authorization(), _now())
+    return Response(body="", status_code=204)
+
+
+@route("/owner/registrations", methods=["GET"])
+def list_owner_registrations() -> dict:
+    now = _now()
+    return {"registrations": registrations.list_for_owner(_owner(now), now)}
+
+
+@route("/owner/registrations/{registration_id}", methods=["GET"])
+def get_owner_registration(registration_id: str) -> dict:
+    now = _now()
+    return registrations.get_for_owner(_owner(now), registration_id, now)
+
+
+@route("/owner/registrations/{registration_id}", methods=["PATCH"])
+def update_owner_registration(registration_id: str) -> dict:
+    now = _now()
+    owner = _owner(now)
+    return registrations.update_for_owner(owner, registration_id, _body(), config=config, now=now)
+
+
+@route("/owner/registrations/{registration_id}", methods=["DELETE"])
+def delete_owner_registration(registration_id: str) -> dict:
+    now = _now()
+    owner = _owner(now)
+    registrations.delete_for_owner(owner, registration_id, notify=notifications.get_queue(), now=now)
+    return {"status": "deleted"}
+
+
+@route("/owner/export", methods=["GET"])
+def export_owner_data() -> Response:
+    now = _now()
+    return Response(
+        body=registrations.export_for_owner(_owner(now), now),
+        headers={"Content-Disposition": 'attachment; filename="sightline-my-data.json"'},
+    )
+
+
+@app.on_sqs_message(queue=config.notifications_queue, batch_size=10, name="deliver_notifications")
+def deliver_notifications(event: Any) -> dict:
+    return notifications.deliver_batch(event.to_dict(), config, _now())
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="housekeeping")
+def run_housekeeping(event: Any) -> dict:
+    purged = housekeeping.run(_now())
+    logger.info("housekeeping done", extra=purged)
+    return purged
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _body() -> Any:
+    request = app.current_request
+    return json_body(request.raw_body, request.headers.get("content-type"))
+
+
+def _authorization() -> str:
+    return app.current_request.headers.get("authorization", "")
+
+
+def _owner(now: datetime) -> str:
+    return owner_links.owner_for(_authorization(), now)
+
+
+def _ready() -> bool:
+    try:
+        from chalicelib.models import ALL_MODELS
+
+        if not all(model.exists() for model in ALL_MODELS):
+            return False
+        notifications.get_queue()
+        return True
+    except Exception:  # any failure means "not ready", which is all /health reports
+        logger.warning("health check failed", exc_info=True)
+        return False

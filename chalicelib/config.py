@@ -1,0 +1,84 @@
+"""Sightline's configuration: one typed object, read from the environment once.
+
+Every name a deployment differs by (tables, queues, URLs, endpoints) comes from here; domain
+code receives the object and never reads ``os.environ`` itself.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Mapping, Optional
+
+_DEFAULT_PREFIX = "sightline"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    region: str
+    site_url: str
+    sender_email: str
+    registrations_table: str
+    geo_index_table: str
+    tokens_table: str
+    notifications_queue: str
+    # Endpoints are set only off AWS (the local stack); in Lambda they stay None.
+    aws_endpoint_url: Optional[str] = None
+    dynamodb_endpoint_url: Optional[str] = None
+    force_name: str = "Your local police force"
+    postcode_format: str = "uk"
+    verification_ttl_hours: int = 72
+    manage_link_ttl_minutes: int = 30
+    owner_session_ttl_minutes: int = 30
+    # API Gateway gives a request 29 s; a DynamoDB call must give up well before that.
+    dynamodb_connect_timeout_s: float = 2.0
+    dynamodb_read_timeout_s: float = 5.0
+    dynamodb_max_retries: int = 2
+
+    @property
+    def site_origin(self) -> str:
+        scheme, _, rest = self.site_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> "Config":
+        prefix = environ.get("SIGHTLINE_RESOURCE_PREFIX", _DEFAULT_PREFIX)
+
+        def get(name: str, default: str) -> str:
+            return environ.get(name) or default
+
+        return cls(
+            region=get("AWS_REGION", get("AWS_DEFAULT_REGION", "eu-west-2")),
+            site_url=get("SIGHTLINE_SITE_URL", "http://127.0.0.1:8080").rstrip("/"),
+            sender_email=get("SIGHTLINE_SENDER_EMAIL", "no-reply@sightline.localhost"),
+            registrations_table=get("SIGHTLINE_REGISTRATIONS_TABLE", f"{prefix}-registrations"),
+            geo_index_table=get("SIGHTLINE_GEO_INDEX_TABLE", f"{prefix}-geo-index"),
+            tokens_table=get("SIGHTLINE_TOKENS_TABLE", f"{prefix}-tokens"),
+            notifications_queue=get("SIGHTLINE_NOTIFICATIONS_QUEUE", f"{prefix}-notifications"),
+            aws_endpoint_url=environ.get("SIGHTLINE_AWS_ENDPOINT_URL") or None,
+            dynamodb_endpoint_url=(
+                environ.get("SIGHTLINE_DYNAMODB_ENDPOINT_URL")
+                or environ.get("SIGHTLINE_AWS_ENDPOINT_URL")
+                or None
+            ),
+            force_name=get("SIGHTLINE_FORCE_NAME", "Your local police force"),
+            postcode_format=get("SIGHTLINE_POSTCODE_FORMAT", "uk"),
+            verification_ttl_hours=int(get("SIGHTLINE_VERIFICATION_TTL_HOURS", "72")),
+            manage_link_ttl_minutes=int(get("SIGHTLINE_MANAGE_LINK_TTL_MINUTES", "30")),
+            owner_session_ttl_minutes=int(get("SIGHTLINE_OWNER_SESSION_TTL_MINUTES", "30")),
+        )
+
+
+_CONFIG: Optional[Config] = None
+
+
+def get_config() -> Config:
+    global _CONFIG
+    if _CONFIG is None:
+        _CONFIG = Config.from_environ()
+    return _CONFIG
+
+
+def reset_config() -> None:
+    """Forget the cached configuration (tests change the environment between cases)."""
+    global _CONFIG
+    _CONFIG = None

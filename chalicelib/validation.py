@@ -1,0 +1,103 @@
+"""Turning untrusted JSON into typed input, with messages a resident can act on.
+
+Schemas are pydantic models (strict types, unknown fields forbidden) declared next to the
+domain code that uses them; :func:`parse` runs one and turns every failure into a single
+:class:`~chalicelib.errors.ValidationError` naming each bad field by its dotted path.
+"""
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any, Dict, Optional, Type, TypeVar
+
+import pydantic
+
+from chalicelib.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+
+MAX_BODY_BYTES = 32 * 1024
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+class Schema(pydantic.BaseModel):
+    """Base for request bodies: strict JSON types, no unknown fields, trimmed strings."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+def json_body(raw: Optional[bytes], content_type: Optional[str]) -> Any:
+    """The parsed JSON of a request body, after the size and content-type checks."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(
+            "Send the request body as JSON with 'Content-Type: application/json'."
+        )
+    raw = raw or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationError("The request body is not valid JSON.") from None
+
+
+def parse(schema: Type[M], payload: Any, context: Optional[Dict[str, Any]] = None) -> M:
+    if not isinstance(payload, dict):
+        raise ValidationError("The request body must be a JSON object.")
+    try:
+        return schema.model_validate(payload, context=context or {})
+    except pydantic.ValidationError as exc:
+        fields: Dict[str, str] = {}
+        for error in exc.errors(include_url=False):
+            path = ".".join(str(part) for part in error["loc"]) or "body"
+            fields.setdefault(path, _message(error))
+        raise ValidationError("Some of the details need correcting.", fields) from None
+
+
+def clean_text(value: Optional[str]) -> Optional[str]:
+    """NFC-normalise free text and refuse control characters (any script is welcome)."""
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", value)
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _message(error: Dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return "This is required."
+    if kind == "extra_forbidden":
+        return "This field is not recognised."
+    if kind == "string_too_short":
+        return "This is required." if ctx.get("min_length") == 1 else (
+            f"Must be at least {ctx.get('min_length')} characters."
+        )
+    if kind == "string_too_long":
+        return f"Must be at most {ctx.get('max_length')} characters."
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "Must be a whole number."
+    if kind in ("float_type", "float_parsing"):
+        return "Must be a number."
+    if kind in ("string_type",):
+        return "Must be text."
+    if kind in ("bool_type", "bool_parsing"):
+        return "Must be true or false."
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "Must be an object."
+    if kind == "list_type":
+        return "Must be a list."
+    if kind == "too_long":
+        return f"Must have at most {ctx.get('max_length')} items."
+    if kind == "greater_than_equal":
+        return f"Must be at least {ctx.get('ge')}."
+    if kind == "less_than_equal":
+        return f"Must be at most {ctx.get('le')}."
+    if kind == "literal_error":
+        return f"Must be {ctx.get('expected')}."
+    if kind == "value_error":
+        message = str(ctx.get("error") or error.get("msg", "Is not valid."))
+        return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+    return str(error.get("msg", "Is not valid."))

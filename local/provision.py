@@ -1,0 +1,72 @@
+"""Create the local stack's resources: what the CDK app defines in AWS, made by hand here."""
+from __future__ import annotations
+
+import json
+from typing import Dict
+
+import boto3
+
+QUEUE_MAX_RECEIVES = 5
+
+
+def provision(aws_endpoint: str, region: str, sender: str, demo_officer: Dict[str, str]) -> Dict[str, str]:
+    from chalicelib import clients
+    from chalicelib.config import get_config
+    from chalicelib.models import create_tables
+
+    config = get_config()
+    clients.bind()
+    create_tables()
+    session = boto3.session.Session(region_name=region)
+    create_queue_with_dlq(session.client("sqs", endpoint_url=aws_endpoint), config.notifications_queue)
+    session.client("ses", endpoint_url=aws_endpoint).verify_email_identity(EmailAddress=sender)
+    return create_officer_pool(session.client("cognito-idp", endpoint_url=aws_endpoint), aws_endpoint, demo_officer)
+
+
+def create_queue_with_dlq(sqs, name: str, visibility_timeout_s: int = 60) -> str:
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout_s),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(QUEUE_MAX_RECEIVES)}
+            ),
+        },
+    )["QueueUrl"]
+
+
+def create_officer_pool(cognito, aws_endpoint: str, demo_officer: Dict[str, str]) -> Dict[str, str]:
+    pool_id = cognito.create_user_pool(
+        PoolName="sightline-officers",
+        Policies={
+            "PasswordPolicy": {
+                "MinimumLength": 14,
+                "RequireUppercase": True,
+                "RequireLowercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": True,
+            }
+        },
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+    )["UserPool"]["Id"]
+    for group in ("officer", "supervisor"):
+        cognito.create_group(UserPoolId=pool_id, GroupName=group)
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="sightline-officer-api",
+        GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    username = demo_officer["username"]
+    cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(
+        UserPoolId=pool_id, Username=username, Password=demo_officer["password"], Permanent=True
+    )
+    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName="officer")
+    return {
+        "user_pool_id": pool_id,
+        "user_pool_client_id": client_id,
+        "jwks_url": f"{aws_endpoint}/{pool_id}/.well-known/jwks.json",
+    }

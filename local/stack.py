@@ -1,0 +1,310 @@
+"""The complete local Sightline: ``python -m local.stack`` (what ``make run`` starts).
+
+- moto in server mode, in this process: SQS (with dead-letter queues), SES, Cognito, S3…
+- dynalite (node) for DynamoDB: moto's DynamoDB re-sorts a table on every Query, which takes
+  seconds at a real force's 20,000 registrations (see docs/decisions.md).
+- ``chalice local`` for the API, in its own process.
+- a static server for ``site/``, which also serves ``/config.js`` pointing at this stack.
+- a pump that delivers SQS messages to the app's ``@app.on_sqs_message`` handlers as Lambda
+  would (batches, partial-batch failures retried, dead-letter queue after repeated failure),
+  runs the scheduled housekeeping, and writes every email SES accepted to the outbox folder.
+
+Ctrl-C (or SIGTERM) stops everything it started. ``var/local.json`` says where it all is.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "eu-west-2"
+PREFIX = "sightline"
+SENDER = "no-reply@sightline.localhost"
+DEMO_OFFICER = {"username": "demo.officer", "password": "Demo-Officer-Passw0rd!"}
+SUPERVISOR_GROUP = "supervisor"
+OFFICER_GROUP = "officer"
+
+
+def _env_port(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api-port", type=int, default=_env_port("SIGHTLINE_API_PORT", 8000))
+    parser.add_argument("--site-port", type=int, default=_env_port("SIGHTLINE_SITE_PORT", 8080))
+    parser.add_argument("--aws-port", type=int, default=_env_port("SIGHTLINE_AWS_PORT", 5000))
+    parser.add_argument("--dynamodb-port", type=int, default=_env_port("SIGHTLINE_DYNAMODB_PORT", 5001))
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=int(os.environ.get("SIGHTLINE_SEED", "0")),
+        help="seed this many synthetic active registrations around Birmingham and Coventry "
+        "(SIGHTLINE_SEED=20000 make run)",
+    )
+    parser.add_argument("--var-dir", default=os.environ.get("SIGHTLINE_VAR_DIR", str(ROOT / "var")))
+    parser.add_argument(
+        "--tile-url",
+        default=os.environ.get("SIGHTLINE_TILE_URL", ""),
+        help="map tile URL template for the site, e.g. https://tile.example/{z}/{x}/{y}.png",
+    )
+    return parser.parse_args(argv)
+
+
+class LocalStack:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.host = "127.0.0.1"
+        self.var_dir = Path(args.var_dir).resolve()
+        self.outbox_dir = self.var_dir / "outbox"
+        self.api_url = f"http://{self.host}:{args.api_port}"
+        self.site_url = f"http://{self.host}:{args.site_port}"
+        self.aws_endpoint = f"http://{self.host}:{args.aws_port}"
+        self.dynamodb_endpoint = f"http://{self.host}:{args.dynamodb_port}"
+        self.processes: List[subprocess.Popen] = []
+        self.stopping = threading.Event()
+        self.threads: List[threading.Thread] = []
+        self.moto = None
+        self.site = None
+        self.cognito: Dict[str, str] = {}
+
+    # -- environment shared by the API process and the in-process handlers -------------------
+    def app_environ(self) -> Dict[str, str]:
+        return {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "SIGHTLINE_RESOURCE_PREFIX": PREFIX,
+            "SIGHTLINE_AWS_ENDPOINT_URL": self.aws_endpoint,
+            "SIGHTLINE_DYNAMODB_ENDPOINT_URL": self.dynamodb_endpoint,
+            "SIGHTLINE_SITE_URL": self.site_url,
+            "SIGHTLINE_SENDER_EMAIL": SENDER,
+            "SIGHTLINE_FORCE_NAME": os.environ.get("SIGHTLINE_FORCE_NAME", "West Midlands Police (local demo)"),
+            "SIGHTLINE_USER_POOL_ID": self.cognito.get("user_pool_id", ""),
+            "SIGHTLINE_USER_POOL_CLIENT_ID": self.cognito.get("user_pool_client_id", ""),
+            "SIGHTLINE_JWKS_URL": self.cognito.get("jwks_url", ""),
+            "MOTO_PORT": str(self.args.aws_port),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        }
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        (self.var_dir / "local.json").unlink(missing_ok=True)
+        started = time.monotonic()
+        self._start_moto()
+        self._start_dynalite()
+        os.environ.update(self.app_environ())
+        from local import provision
+
+        self.cognito = provision.provision(self.aws_endpoint, REGION, SENDER, DEMO_OFFICER)
+        os.environ.update(self.app_environ())
+        if self.args.seed:
+            from local import seed
+
+            t0 = time.monotonic()
+            count = seed.seed_registrations(self.args.seed)
+            _log(f"seeded {count} synthetic registrations in {time.monotonic() - t0:.1f} s")
+        self._start_api()
+        self._start_site()
+        self._start_pump()
+        self._wait_healthy()
+        self._write_local_json()
+        _log(f"ready in {time.monotonic() - started:.1f} s")
+        _log(f"  site     {self.site_url}")
+        _log(f"  api      {self.api_url}")
+        _log(f"  aws      {self.aws_endpoint} (moto)   dynamodb {self.dynamodb_endpoint} (dynalite)")
+        _log(f"  outbox   {self.outbox_dir}")
+        _log(f"  officer  {DEMO_OFFICER['username']} / {DEMO_OFFICER['password']}")
+        _log("Ctrl-C stops everything.")
+
+    def stop(self) -> None:
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        for process in reversed(self.processes):
+            _terminate(process)
+        for thread in self.threads:
+            thread.join(timeout=5)
+        if self.site is not None:
+            self.site.shutdown()
+            self.site.server_close()
+        if self.moto is not None:
+            self.moto.stop()
+        (self.var_dir / "local.json").unlink(missing_ok=True)
+        _log("stopped")
+
+    # -- components ---------------------------------------------------------------------------
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per emulated call
+        self.moto = ThreadedMotoServer(ip_address=self.host, port=self.args.aws_port, verbose=False)
+        self.moto.start()
+        _wait_for(f"{self.aws_endpoint}/moto-api/", "moto")
+        body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+        request = urllib.request.Request(
+            f"{self.aws_endpoint}/moto-api/config", data=body, headers={"Content-Type": "application/json"}
+        )
+        urllib.request.urlopen(request, timeout=5).read()
+
+    def _start_dynalite(self) -> None:
+        cli = ROOT / "node_modules" / "dynalite" / "cli.js"
+        if not cli.exists():
+            raise SystemExit("dynalite is not installed: run 'make run' (it runs 'npm ci').")
+        self.processes.append(
+            _spawn(["node", str(cli), "--host", self.host, "--port", str(self.args.dynamodb_port)], os.environ.copy())
+        )
+        _wait_for(self.dynamodb_endpoint, "dynalite", ok_statuses=(200, 400))
+
+    def _start_api(self) -> None:
+        chalice = Path(sys.executable).parent / "chalice"
+        env = {**os.environ, **self.app_environ()}
+        self.processes.append(
+            _spawn(
+                [
+                    str(chalice), "local", "--host", self.host, "--port", str(self.args.api_port),
+                    "--stage", "local", "--no-autoreload",
+                ],
+                env,
+                cwd=ROOT,
+            )
+        )
+
+    def _start_site(self) -> None:
+        from local.site_server import serve_site
+
+        site_config = {
+            "apiUrl": self.api_url,
+            "tileUrl": self.args.tile_url,
+            "tileAttribution": os.environ.get("SIGHTLINE_TILE_ATTRIBUTION", ""),
+            "forceName": self.app_environ()["SIGHTLINE_FORCE_NAME"],
+            "mapCenter": [52.4862, -1.8904],
+            "mapZoom": 13,
+        }
+        self.site = serve_site(ROOT / "site", self.host, self.args.site_port, site_config)
+
+    def _start_pump(self) -> None:
+        from local.pump import Pump
+
+        pump = Pump(self.outbox_dir, self.stopping)
+        for target in (pump.deliver_forever, pump.write_outbox_forever, pump.housekeeping_forever):
+            thread = threading.Thread(target=target, daemon=True, name=target.__name__)
+            thread.start()
+            self.threads.append(thread)
+
+    def _wait_healthy(self) -> None:
+        _wait_for(f"{self.api_url}/health", "the API", timeout_s=60, processes=self.processes)
+
+    def _write_local_json(self) -> None:
+        data = {
+            "api_url": self.api_url,
+            "site_url": self.site_url,
+            "aws_endpoint": self.aws_endpoint,
+            "dynamodb_endpoint": self.dynamodb_endpoint,
+            "region": REGION,
+            "outbox_dir": str(self.outbox_dir),
+            "user_pool_id": self.cognito["user_pool_id"],
+            "user_pool_client_id": self.cognito["user_pool_client_id"],
+            "jwks_url": self.cognito["jwks_url"],
+            "demo_officer": dict(DEMO_OFFICER),
+            "pid": os.getpid(),
+        }
+        path = self.var_dir / "local.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(path)
+
+
+def _spawn(command: List[str], env: Dict[str, str], cwd: Optional[Path] = None) -> subprocess.Popen:
+    """Start a child in its own process group that dies with us even if we are killed."""
+
+    def die_with_parent() -> None:
+        os.setpgrp()
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+    return subprocess.Popen(command, env=env, cwd=cwd, preexec_fn=die_with_parent)
+
+
+def _terminate(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_for(url: str, what: str, timeout_s: float = 30, ok_statuses=(200,), processes=()) -> None:
+    deadline = time.monotonic() + timeout_s
+    last_error = ""
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise SystemExit(f"{what} exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status in ok_statuses:
+                    return
+        except urllib.error.HTTPError as exc:
+            if exc.code in ok_statuses:
+                return
+            last_error = f"HTTP {exc.code}"
+        except OSError as exc:
+            last_error = str(exc)
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not become ready at {url} within {timeout_s:.0f} s ({last_error})")
+
+
+def _log(message: str) -> None:
+    print(f"[sightline] {message}", flush=True)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    stack = LocalStack(parse_args(argv))
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt
+
+    # Both, explicitly: a shell starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        stack.start()
+        while not stack.stopping.is_set():
+            for process in stack.processes:
+                if process.poll() is not None:
+                    _log(f"a component exited ({process.args[:2]}, status {process.returncode}); stopping")
+                    return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

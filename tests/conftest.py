@@ -1,0 +1,151 @@
+"""Shared fixtures. Service tests run on moto; the app is imported after the mock starts."""
+from __future__ import annotations
+
+import email
+import json
+import os
+import re
+from typing import Iterator, List
+
+import pytest
+
+REGION = "eu-west-2"
+SENDER = "no-reply@sightline.test"
+SITE_URL = "http://127.0.0.1:8080"
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "SIGHTLINE_SITE_URL": SITE_URL,
+        "SIGHTLINE_SENDER_EMAIL": SENDER,
+        "SIGHTLINE_FORCE_NAME": "West Midlands Police",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+
+
+def _reset_singletons() -> None:
+    from chalicelib import clients, config, notifications
+
+    config.reset_config()
+    clients.reset()
+    notifications.reset()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """A fresh moto account with Sightline's tables, queues and SES identity."""
+    from moto import mock_aws
+
+    with mock_aws():
+        import boto3
+
+        _reset_singletons()
+        from chalicelib import clients
+        from chalicelib.config import get_config
+        from chalicelib.models import create_tables
+
+        clients.bind()
+        create_tables()
+        config = get_config()
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq = sqs.create_queue(QueueName=f"{config.notifications_queue}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sqs.create_queue(
+            QueueName=config.notifications_queue,
+            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
+        )
+        boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+        yield
+        _reset_singletons()
+
+
+@pytest.fixture
+def client(aws):
+    from chalice.test import Client
+
+    import app as sightline_app
+
+    with Client(sightline_app.app) as test_client:
+        yield test_client
+
+
+class Outbox:
+    """Delivers queued notifications through the app's SQS handler and reads what SES sent."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def pump(self) -> int:
+        import boto3
+
+        from chalicelib.config import get_config
+
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.get_queue_url(QueueName=get_config().notifications_queue)["QueueUrl"]
+        delivered = 0
+        while True:
+            batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return delivered
+            event = self._client.events.generate_sqs_event(
+                message_bodies=[m["Body"] for m in batch], queue_name=get_config().notifications_queue
+            )
+            result = self._client.lambda_.invoke("deliver_notifications", event).payload
+            assert result == {"batchItemFailures": []}, result
+            for message in batch:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            delivered += len(batch)
+
+    def messages(self) -> List[email.message.EmailMessage]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+        return [email.message_from_bytes(m.raw_data.encode() if isinstance(m.raw_data, str) else m.raw_data, policy=email.policy.default) for m in sent]
+
+    def to(self, address: str) -> List[email.message.EmailMessage]:
+        return [m for m in self.messages() if m["To"] == address]
+
+    def last_link(self, address: str, page: str) -> str:
+        """The token of the newest link to ``page`` emailed to ``address``."""
+        for message in reversed(self.to(address)):
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            match = re.search(rf"/{re.escape(page)}#token=([A-Za-z0-9_-]+)", text)
+            if match:
+                return match.group(1)
+        raise AssertionError(f"no {page} link emailed to {address}")
+
+
+@pytest.fixture
+def outbox(client) -> Outbox:
+    return Outbox(client)
+
+
+def registration_body(**overrides) -> dict:
+    body = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "phone": "0121 496 0000",
+        "address": {"line1": "12 Colmore Row", "town": "Birmingham", "postcode": "B3 2BJ"},
+        "location": {"lat": 52.4812, "lon": -1.8984},
+        "camera_count": 2,
+        "cameras": [{"direction_deg": 90, "description": "Doorbell, faces the street"}],
+        "retention_days": 30,
+        "consent": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def post_json(client, path: str, body, headers=None):
+    return client.http.post(
+        path,
+        headers={"Content-Type": "application/json", **(headers or {})},
+        body=json.dumps(body),
+    )
