@@ -149,6 +149,10 @@ class RegistrationPatch(Schema):
     _phone = field_validator("phone")(check_phone)
 
 
+class TokenIn(Schema):
+    token: str = Field(min_length=1, max_length=256)
+
+
 def normalise_email(value: str) -> str:
     try:
         return email_validator.validate_email(value, check_deliverability=False).normalized
@@ -260,9 +264,6 @@ def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
     tokens.consume(token, tokens.VERIFY, now)
     return {"status": item.status, "registration_id": item.registration_id}
 
-
-class TokenIn(Schema):
-    token: str = Field(min_length=1, max_length=256)
 
 
 def list_for_owner(owner_email: str, now: datetime) -> List[Dict[str, Any]]:
