@@ -5,8 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# checkov pins packages that conflict with the app's; it gets its own virtualenv.
+TOOLS_VENV := .venv-tools
+# The CDK CLI pinned in package.json, offline: no notices, no telemetry. jsii warns that
+# node 20 is past end of life on every run; the machine image ships node 20 (see decisions).
+CDK := cd infrastructure && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true \
+	../node_modules/.bin/cdk --no-notices
+# Deployment settings: make deploy CDK_CONTEXT="-c force_name='...' -c site_domain=... ..."
+CDK_CONTEXT ?=
 
-.PHONY: run test deps browser clean
+.PHONY: run test deps browser clean synth deploy
 
 run: deps
 	$(PY) -m local.stack
@@ -14,11 +22,16 @@ run: deps
 test: deps browser
 	$(PY) -m pytest
 
-deps: $(VENV)/.installed node_modules/.installed site/vendor/leaflet/leaflet.js
+deps: $(VENV)/.installed $(TOOLS_VENV)/.installed node_modules/.installed site/vendor/leaflet/leaflet.js
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(TOOLS_VENV)/.installed: infrastructure/requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infrastructure/requirements-tools.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -34,5 +47,15 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# Synthesise the CloudFormation templates into infrastructure/cdk.out/ (no AWS account needed).
+synth: deps
+	$(CDK) synth --quiet $(CDK_CONTEXT)
+
+# Deploy to the account and region of the current AWS credentials, then publish the site.
+# Needs a bootstrapped account: see README, "Deploying".
+deploy: deps
+	$(CDK) deploy --all --require-approval broadening --outputs-file cdk.out/outputs.json $(CDK_CONTEXT)
+	$(PY) infrastructure/publish_site.py --outputs infrastructure/cdk.out/outputs.json
+
 clean:
-	rm -rf $(VENV) node_modules site/vendor var .pytest_cache
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules site/vendor var .pytest_cache infrastructure/build infrastructure/cdk.out

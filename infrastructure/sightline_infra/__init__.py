@@ -1,0 +1,1 @@
+"""Sightline's AWS infrastructure: one CDK stack that defines every resource the app uses."""

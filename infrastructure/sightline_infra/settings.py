@@ -1,0 +1,110 @@
+"""What one deployment differs by, read once from CDK context (``cdk -c key=value``).
+
+Everything else (names, limits, policies) follows from these values and the code, so two
+forces deploying the same commit with different context get the same shape of system.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Callable, Optional
+
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,24}$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@([a-z0-9.-]+)$")
+
+
+# CloudWatch Logs retention periods of at least a year.
+_RETENTION = {365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS",
+              1096: "THREE_YEARS", 1827: "FIVE_YEARS", 2192: "SIX_YEARS", 2557: "SEVEN_YEARS"}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    # Every resource name starts with it; one account can hold several deployments.
+    prefix: str = "sightline"
+    region: str = "eu-west-2"
+    account: Optional[str] = None
+    force_name: str = "Your local police force"
+    # The residents' site, e.g. "cameras.example-police.uk". Without it the site is served on
+    # CloudFront's own domain, which is fine to try the system but not for residents.
+    site_domain: str = ""
+    # ACM certificate for site_domain; CloudFront only takes certificates from us-east-1.
+    site_certificate_arn: str = ""
+    sender_email: str = "no-reply@sightline.example.org"
+    alert_email: str = ""
+    # Map tiles the site shows (https origin, added to the CSP); empty: no tiles.
+    tile_url: str = ""
+    tile_attribution: str = ""
+    # Where the site's map opens: "lat,lon" and zoom.
+    map_center: str = "52.4862,-1.8904"
+    map_zoom: int = 13
+    log_retention_days: int = 365
+    # API Gateway writes logs only through one account-wide role; set false if the account's
+    # platform team already manages it.
+    apigateway_cloudwatch_role: bool = True
+    # Cognito threat protection (compromised credentials, adaptive authentication) needs the
+    # Plus feature plan, billed per monthly active user.
+    cognito_threat_protection: bool = True
+    # Requests one IP address may make to the public endpoints in 5 minutes (WAF rate rule).
+    api_rate_limit_per_ip: int = 100
+
+    @property
+    def log_retention(self) -> Any:
+        from aws_cdk import aws_logs as logs
+
+        return getattr(logs.RetentionDays, _RETENTION[self.log_retention_days])
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_email.rpartition("@")[2]
+
+    @property
+    def has_site_domain(self) -> bool:
+        return bool(self.site_domain)
+
+    def validate(self) -> "Settings":
+        if not _PREFIX.match(self.prefix):
+            raise SettingsError("prefix: 2-25 lowercase letters, digits or '-', starting with a letter")
+        if not _EMAIL.match(self.sender_email) or not _DOMAIN.match(self.sender_domain):
+            raise SettingsError(f"sender_email: not an address on a domain: {self.sender_email!r}")
+        if self.alert_email and not _EMAIL.match(self.alert_email):
+            raise SettingsError(f"alert_email: not an email address: {self.alert_email!r}")
+        if self.site_domain:
+            if not _DOMAIN.match(self.site_domain):
+                raise SettingsError(f"site_domain: not a domain name: {self.site_domain!r}")
+            if not self.site_certificate_arn.startswith("arn:aws:acm:us-east-1:"):
+                raise SettingsError("site_certificate_arn: an ACM certificate in us-east-1 is needed with site_domain")
+        if self.tile_url and not self.tile_url.startswith("https://"):
+            raise SettingsError("tile_url: must be https")
+        try:
+            lat, lon = (float(v) for v in self.map_center.split(","))
+        except ValueError:
+            raise SettingsError("map_center: 'lat,lon'") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise SettingsError("map_center: out of range")
+        if self.log_retention_days not in _RETENTION:
+            raise SettingsError(f"log_retention_days: one of {sorted(_RETENTION)} (at least a year)")
+        return self
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any], account: Optional[str] = None) -> "Settings":
+        """``get`` is ``node.try_get_context``; unset keys keep their defaults."""
+        values: dict = {}
+        for field in dataclasses.fields(cls):
+            if field.name == "account":
+                continue
+            raw = get(field.name)
+            if raw is None or raw == "":
+                continue
+            if field.type == "bool" or isinstance(field.default, bool):
+                values[field.name] = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+            elif isinstance(field.default, int):
+                values[field.name] = int(raw)
+            else:
+                values[field.name] = str(raw).strip()
+        return cls(account=account, **values).validate()

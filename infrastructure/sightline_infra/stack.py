@@ -1,0 +1,160 @@
+"""The whole of Sightline in one stack."""
+from __future__ import annotations
+
+from typing import Dict
+
+from aws_cdk import ArnFormat, CfnOutput, Duration, Fn, Stack, Tags
+from constructs import Construct
+
+from . import workflow
+from .api import API_GATEWAY_STAGE, API_ORIGIN, ChaliceApi
+from .data import DataKey, Tables, table_specs
+from .mail import Mail
+from .monitoring import Monitoring
+from .officers import OfficerPool
+from .policies import Resources
+from .queues import Queues
+from .settings import Settings
+from .site import Site
+from .storage import AccessLogBucket, EvidenceBucket, SiteBucket
+
+# The Chalice stage whose settings (.chalice/config.json) the functions get: chalice.cdk
+# names the stage after the construct's scope, i.e. this stack's id.
+CHALICE_STAGE = "prod"
+
+
+class SightlineStack(Stack):
+    def __init__(self, scope: Construct, *, settings: Settings, **kwargs) -> None:
+        super().__init__(scope, CHALICE_STAGE, stack_name=settings.prefix, **kwargs)
+        Tags.of(self).add("project", "sightline")
+        Tags.of(self).add("sightline:deployment", settings.prefix)
+        prefix = settings.prefix
+
+        data_key = DataKey(self, "DataKey", settings=settings)
+        key = data_key.key
+        specs = table_specs()
+        tables = Tables(self, "Tables", settings=settings, key=key, specs=specs)
+
+        queues = Queues(self, "Queues")
+        # Visibility timeout: six times the consumer's timeout (AWS's advice for Lambda).
+        notifications = queues.add("Notifications", queue_name=f"{prefix}-notifications", key=key,
+                                   visibility_timeout=Duration.minutes(6))
+        ingest = queues.add("Ingest", queue_name=f"{prefix}-ingest", key=key, visibility_timeout=Duration.minutes(6))
+
+        access_logs = AccessLogBucket(self, "AccessLogs", settings=settings).bucket
+        site_bucket = SiteBucket(self, "SiteBucket", settings=settings, access_logs=access_logs).bucket
+
+        # The site names the API in its CSP and the API names the site (CORS, email links).
+        # With a custom domain the API gets the site's name as a literal and the CSP can name
+        # the API exactly; on CloudFront's own domain that would be a dependency cycle, so the
+        # CSP then allows any API Gateway host in the region.
+        if settings.has_site_domain:
+            api_origin = Fn.sub(API_ORIGIN)
+        else:
+            api_origin = f"https://*.execute-api.{self.region}.amazonaws.com"
+        evidence_name = f"{prefix}-evidence-{self.account}-{self.region}"
+        site = Site(
+            self,
+            "Site",
+            settings=settings,
+            bucket=site_bucket,
+            api_origin=api_origin,
+            upload_origin=f"https://{evidence_name}.s3.{self.region}.amazonaws.com",
+        )
+        site_url = f"https://{site.domain_name}"
+        evidence = EvidenceBucket(self, "Evidence", settings=settings, data_key=data_key, site_origin=site_url,
+                                  ingest=ingest, access_logs=access_logs)
+
+        officers = OfficerPool(self, "Officers", settings=settings)
+        mail = Mail(self, "Mail", settings=settings)
+        monitoring = Monitoring(self, "Monitoring", settings=settings, key=key)
+        data_key.allow_service("CloudWatchAlarmsPublishToAlarmTopic", "cloudwatch.amazonaws.com",
+                               ["kms:Decrypt", "kms:GenerateDataKey"],
+                               self.format_arn(service="cloudwatch", resource="alarm", resource_name=f"{prefix}-*",
+                                               arn_format=ArnFormat.COLON_RESOURCE_NAME))
+
+        table_names = {spec.suffix: tables.name(settings, spec.suffix) for spec in specs}
+        environment: Dict[str, str] = {
+            "SIGHTLINE_RESOURCE_PREFIX": prefix,
+            **{spec.env_var: table_names[spec.suffix] for spec in specs},
+            "SIGHTLINE_NOTIFICATIONS_QUEUE": notifications.queue_name,
+            "SIGHTLINE_INGEST_QUEUE": ingest.queue_name,
+            "SIGHTLINE_EVIDENCE_BUCKET": evidence.bucket_name,
+            "SIGHTLINE_SITE_URL": site_url,
+            "SIGHTLINE_SENDER_EMAIL": settings.sender_email,
+            "SIGHTLINE_FORCE_NAME": settings.force_name,
+            "SIGHTLINE_USER_POOL_ID": officers.pool.user_pool_id,
+            "SIGHTLINE_USER_POOL_CLIENT_ID": officers.client.user_pool_client_id,
+            "SIGHTLINE_JWKS_URL": officers.jwks_url,
+        }
+        resources = Resources(
+            stack=self,
+            key=key,
+            tables=tables.by_suffix,
+            table_specs={spec.suffix: spec for spec in specs},
+            queues=queues.by_name,
+            notifications_queue=notifications.queue_name,
+            ses_identity_arn=self.format_arn(service="ses", resource="identity", resource_name=mail.identity_name),
+            ses_configuration_set_arn=self.format_arn(service="ses", resource="configuration-set",
+                                                      resource_name=mail.configuration_set_name),
+            sender_email=settings.sender_email,
+        )
+        api = ChaliceApi(self, "Api", settings=settings, resources=resources, environment=environment, log_key=key)
+
+        state_machine = None
+        if workflow.ASL_FILE.exists():
+            flow = workflow.FootageRequestWorkflow(
+                self,
+                "FootageRequest",
+                settings=settings,
+                asl_file=workflow.ASL_FILE,
+                names=workflow.substitutions(
+                    table_names, {name: q.queue.queue_url for name, q in queues.by_name.items()}, prefix
+                ),
+                table_arns={workflow.table_placeholder(s): t.table_arn for s, t in tables.by_suffix.items()},
+                queue_arns={
+                    workflow.queue_placeholder(name, prefix): q.queue.queue_arn for name, q in queues.by_name.items()
+                },
+                key=key,
+                region=self.region,
+            )
+            state_machine = flow.state_machine
+
+        monitoring.watch_functions(api.function_names)
+        monitoring.watch_api(f"{prefix}-api", API_GATEWAY_STAGE, f"{prefix}-api", self.region)
+        monitoring.watch_queues(list(queues.by_name.values()))
+        monitoring.watch_state_machine(state_machine)
+        monitoring.add_alarms(mail.alarms)
+        monitoring.dashboard()
+
+        outputs = {
+            "ApiUrl": (api.url, "Base URL of the API (the site's apiUrl)"),
+            "SiteUrl": (site_url, "The residents' site"),
+            "SiteBucketName": (site_bucket.bucket_name, "Where `make deploy` publishes site/"),
+            "DistributionId": (site.distribution.distribution_id, "CloudFront distribution of the site"),
+            "DistributionDomainName": (site.distribution.distribution_domain_name,
+                                       "Point the site's DNS name (CNAME/alias) here"),
+            "UserPoolId": (officers.pool.user_pool_id, "Officers' Cognito user pool"),
+            "UserPoolClientId": (officers.client.user_pool_client_id, "Officer API app client"),
+            "EvidenceBucketName": (evidence.bucket_name, "Owners' uploaded footage"),
+            "AlarmTopicArn": (monitoring.topic.topic_arn, "Subscribe on-call channels here"),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
+        lat, lon = (float(v) for v in settings.map_center.split(","))
+        CfnOutput(
+            self,
+            "SiteConfig",
+            description="window.SIGHTLINE_CONFIG for the site's config.js (written by publish_site.py)",
+            value=self.to_json_string(
+                {
+                    "apiUrl": api.url,
+                    "tileUrl": settings.tile_url,
+                    "tileAttribution": settings.tile_attribution,
+                    "forceName": settings.force_name,
+                    "mapCenter": [lat, lon],
+                    "mapZoom": settings.map_zoom,
+                }
+            ),
+        )
+

@@ -1,0 +1,55 @@
+"""``make deploy``'s last step: the site and its config.js go to the site bucket (on moto)."""
+from __future__ import annotations
+
+import json
+import sys
+
+from .conftest import INFRASTRUCTURE
+
+sys.path.insert(0, str(INFRASTRUCTURE))
+
+import publish_site  # noqa: E402
+
+
+class FakeCloudFront:
+    def __init__(self):
+        self.invalidations = []
+
+    def create_invalidation(self, **kwargs):
+        self.invalidations.append(kwargs)
+        return {"Invalidation": {"Id": "I1"}}
+
+
+def test_publish_uploads_the_site_writes_config_and_removes_stale_files(tmp_path):
+    import boto3
+    from moto import mock_aws
+
+    site = tmp_path / "site"
+    (site / "js").mkdir(parents=True)
+    (site / "index.html").write_text("<!doctype html>")
+    (site / "js" / "api.js").write_text("//")
+    (site / "config.example.js").write_text("local only")
+    settings = {"apiUrl": "https://abc.execute-api.eu-west-2.amazonaws.com/api", "tileUrl": "", "forceName": "X"}
+    outputs = {"SiteBucketName": "site-bucket", "DistributionId": "D1", "SiteConfig": json.dumps(settings)}
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-2")
+        s3.create_bucket(Bucket="site-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        s3.put_object(Bucket="site-bucket", Key="old.html", Body=b"gone")
+        cloudfront = FakeCloudFront()
+
+        result = publish_site.publish(outputs, site, s3, cloudfront)
+
+        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="site-bucket")["Contents"]}
+        assert keys == {"index.html", "js/api.js", "config.js"}
+        index = s3.get_object(Bucket="site-bucket", Key="index.html")
+        assert index["ContentType"] == "text/html; charset=utf-8" and index["CacheControl"] == "no-cache"
+        config = s3.get_object(Bucket="site-bucket", Key="config.js")["Body"].read().decode()
+        assert json.loads(config.split("window.SIGHTLINE_CONFIG = ", 1)[1].rstrip(";\n")) == settings
+    assert result["deleted"] == ["old.html"]
+    assert cloudfront.invalidations[0]["DistributionId"] == "D1"
+
+
+def test_stack_outputs_site_config_for_config_js(cfn):
+    site_config = cfn["Outputs"]["SiteConfig"]["Value"]
+    text = json.dumps(site_config)
+    assert "RestAPI" in text and "Example Police" in text and "mapCenter" in text

@@ -1,0 +1,87 @@
+"""The evidence bucket, the site and log buckets, and the queues."""
+from __future__ import annotations
+
+from .conftest import CONTEXT, SITE_ORIGIN, as_list, only, refs, resources, statements
+
+P = CONTEXT["prefix"]
+ALL_BLOCKED = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+               "RestrictPublicBuckets": True}
+
+
+def _bucket(cfn, kind: str):
+    (found,) = [(k, v) for k, v in resources(cfn, "AWS::S3::Bucket").items()
+                if f"{P}-{kind}-" in str(v["Properties"]["BucketName"])]
+    return found
+
+
+def _denies_insecure_transport(cfn, bucket_id: str) -> bool:
+    for policy in resources(cfn, "AWS::S3::BucketPolicy").values():
+        if policy["Properties"]["Bucket"] != {"Ref": bucket_id}:
+            continue
+        for statement in statements(policy["Properties"]["PolicyDocument"]):
+            if statement["Effect"] == "Deny" and statement.get("Condition", {}).get("Bool", {}).get(
+                    "aws:SecureTransport") == "false":
+                return True
+    return False
+
+
+def test_every_bucket_is_private_versioned_encrypted_and_tls_only(cfn):
+    for logical_id, bucket in resources(cfn, "AWS::S3::Bucket").items():
+        props = bucket["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == ALL_BLOCKED, logical_id
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, logical_id
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], logical_id
+        assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}], logical_id
+        assert _denies_insecure_transport(cfn, logical_id), logical_id
+        assert bucket["DeletionPolicy"] == "Retain", logical_id
+
+
+def test_evidence_bucket(cfn):
+    key_id, _ = only(cfn, "AWS::KMS::Key")
+    bucket_id, bucket = _bucket(cfn, "evidence")
+    props = bucket["Properties"]
+    assert props["ObjectLockEnabled"] is True
+    (sse,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert key_id in set(refs(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]))
+    (cors,) = props["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedOrigins"] == [SITE_ORIGIN]
+    assert cors["AllowedMethods"] == ["POST"]
+    (notification,) = props["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    queue_id = notification["Queue"]["Fn::GetAtt"][0]
+    assert cfn["Resources"][queue_id]["Properties"]["QueueName"] == f"{P}-ingest"
+    assert "LoggingConfiguration" in props
+    # S3 tests the destination when it creates the bucket: the queue policy must come first.
+    policy_ids = [k for k, v in resources(cfn, "AWS::SQS::QueuePolicy").items()
+                  if {"Ref": queue_id} in v["Properties"]["Queues"]]
+    assert set(policy_ids) <= set(as_list(bucket.get("DependsOn", [])))
+
+
+def test_every_queue_has_a_dead_letter_queue_encryption_and_alarms(cfn):
+    key_id, _ = only(cfn, "AWS::KMS::Key")
+    queues = resources(cfn, "AWS::SQS::Queue")
+    alarms = resources(cfn, "AWS::CloudWatch::Alarm").values()
+    watched = {(a["Properties"]["MetricName"], d["Value"]["Fn::GetAtt"][0])
+               for a in alarms for d in a["Properties"].get("Dimensions", [])
+               if d["Name"] == "QueueName" and isinstance(d["Value"], dict)}
+    work_queues = [k for k, q in queues.items() if not q["Properties"]["QueueName"].endswith("-dlq")]
+    assert len(work_queues) >= 2
+    for logical_id in work_queues:
+        props = queues[logical_id]["Properties"]
+        dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert queues[dlq_id]["Properties"]["QueueName"] == props["QueueName"] + "-dlq"
+        assert ("ApproximateNumberOfMessagesVisible", dlq_id) in watched, logical_id
+        assert ("ApproximateAgeOfOldestMessage", logical_id) in watched, logical_id
+    for logical_id, queue in queues.items():
+        assert key_id in set(refs(queue["Properties"]["KmsMasterKeyId"])), logical_id
+
+
+def test_site_bucket_is_readable_only_by_the_distribution(cfn):
+    bucket_id, _ = _bucket(cfn, "site")
+    distribution_id, _ = only(cfn, "AWS::CloudFront::Distribution")
+    (policy,) = [p for p in resources(cfn, "AWS::S3::BucketPolicy").values()
+                 if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
+    allows = [s for s in statements(policy["Properties"]["PolicyDocument"]) if s["Effect"] == "Allow"]
+    assert allows and all(s["Principal"] == {"Service": "cloudfront.amazonaws.com"} for s in allows)
+    assert all(distribution_id in set(refs(s["Condition"])) for s in allows)
