@@ -14,7 +14,7 @@ CDK := cd infrastructure && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK
 # Deployment settings: make deploy CDK_CONTEXT="-c force_name='...' -c site_domain=... ..."
 CDK_CONTEXT ?=
 
-.PHONY: run test deps browser clean synth deploy
+.PHONY: run test deps browser clean synth deploy officer-token
 
 run: deps
 	$(PY) -m local.stack
@@ -47,6 +47,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# An access token for the running local stack's demo officer (ARGS=--supervisor for the
+# demo supervisor):  curl -H "Authorization: Bearer $$(make -s officer-token)" ...
+officer-token: $(VENV)/.installed
+	@$(PY) -m local.officer_token $(ARGS)
+
 # Synthesise the CloudFormation templates into infrastructure/cdk.out/ (no AWS account needed).
 synth: deps
 	$(CDK) synth --quiet $(CDK_CONTEXT)
@@ -59,3 +64,7 @@ deploy: deps
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) node_modules site/vendor var .pytest_cache infrastructure/build infrastructure/cdk.out
+
+# Geo search benchmark (bench/README.md): private in-memory dynalite, ~10 minutes on 2 cores.
+bench: deps
+	$(PY) -m bench.search_bench

@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, ConvertToMiddleware, CORSConfig, Rate, Response
 
-from chalicelib import clients, housekeeping, notifications, owner_links, registrations
+from chalicelib import audit, auth, clients, housekeeping, notifications, owner_links, registrations, search
 from chalicelib.config import get_config
 from chalicelib.errors import SightlineError, http_error, normalise_chalice_error
 from chalicelib.validation import json_body
@@ -19,6 +19,8 @@ from chalicelib.validation import json_body
 # Most requests publish no metric; Powertools warns about each one, which is only noise.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
+# Read once at import for what Chalice needs when it packages the app (queue names, CORS);
+# handlers call get_config(), which is the same cached object.
 config = get_config()
 logger = Logger(service="sightline")
 metrics = Metrics(namespace="Sightline", service="sightline")
@@ -83,7 +85,7 @@ def health() -> dict:
 
 @route("/registrations", methods=["POST"])
 def create_registration() -> Response:
-    registrations.register(_body(), config=config, notify=notifications.get_queue(), now=_now())
+    registrations.register(_body(), config=get_config(), notify=notifications.get_queue(), now=_now())
     metrics.add_metric(name="RegistrationSubmitted", unit=MetricUnit.Count, value=1)
     return Response(body={"status": "pending_verification"}, status_code=202)
 
@@ -101,7 +103,7 @@ def request_owner_link() -> Response:
 
 @route("/owner/sessions", methods=["POST"])
 def open_owner_session() -> dict:
-    return owner_links.open_session(_body(), config=config, now=_now())
+    return owner_links.open_session(_body(), config=get_config(), now=_now())
 
 
 @route("/owner/sessions", methods=["DELETE"])
@@ -126,7 +128,7 @@ def get_owner_registration(registration_id: str) -> dict:
 def update_owner_registration(registration_id: str) -> dict:
     now = _now()
     owner = _owner(now)
-    return registrations.update_for_owner(owner, registration_id, _body(), config=config, now=now)
+    return registrations.update_for_owner(owner, registration_id, _body(), config=get_config(), now=now)
 
 
 @route("/owner/registrations/{registration_id}", methods=["DELETE"])
@@ -146,9 +148,25 @@ def export_owner_data() -> Response:
     )
 
 
+@route("/officer/searches", methods=["POST"])
+def create_search() -> dict:
+    return search.run_search(_body(), _officer(auth.OFFICER), _now())
+
+
+@route("/officer/searches/{search_id}", methods=["GET"])
+def get_search(search_id: str) -> dict:
+    return search.get_search(search_id, _officer(auth.OFFICER), _now())
+
+
+@route("/officer/audit", methods=["GET"])
+def read_audit_log() -> dict:
+    supervisor = _officer(auth.SUPERVISOR)
+    return audit.search_log(app.current_request.query_params, supervisor, _now())
+
+
 @app.on_sqs_message(queue=config.notifications_queue, batch_size=10, name="deliver_notifications")
 def deliver_notifications(event: Any) -> dict:
-    return notifications.deliver_batch(event.to_dict(), config, _now())
+    return notifications.deliver_batch(event.to_dict(), get_config(), _now())
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="housekeeping")
@@ -172,6 +190,10 @@ def _body() -> Any:
 
 def _authorization() -> str:
     return app.current_request.headers.get("authorization", "")
+
+
+def _officer(group: str) -> auth.Officer:
+    return auth.get_authenticator().officer(_authorization()).require(group)
 
 
 def _owner(now: datetime) -> str:

@@ -20,7 +20,13 @@ class Config:
     registrations_table: str
     geo_index_table: str
     tokens_table: str
+    audit_table: str
+    searches_table: str
     notifications_queue: str
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    # Where the pool's signing keys are; AWS's own address unless set (moto serves them locally).
+    jwks_url_override: str = ""
     # Endpoints are set only off AWS (the local stack); in Lambda they stay None.
     aws_endpoint_url: Optional[str] = None
     dynamodb_endpoint_url: Optional[str] = None
@@ -33,6 +39,15 @@ class Config:
     dynamodb_connect_timeout_s: float = 2.0
     dynamodb_read_timeout_s: float = 5.0
     dynamodb_max_retries: int = 2
+
+    @property
+    def user_pool_issuer(self) -> str:
+        # Cognito (and moto, which copies it) names the AWS host in `iss`, wherever keys are served.
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.jwks_url_override or f"{self.user_pool_issuer}/.well-known/jwks.json"
 
     @property
     def site_origin(self) -> str:
@@ -53,6 +68,11 @@ class Config:
             registrations_table=get("SIGHTLINE_REGISTRATIONS_TABLE", f"{prefix}-registrations"),
             geo_index_table=get("SIGHTLINE_GEO_INDEX_TABLE", f"{prefix}-geo-index"),
             tokens_table=get("SIGHTLINE_TOKENS_TABLE", f"{prefix}-tokens"),
+            audit_table=get("SIGHTLINE_AUDIT_TABLE", f"{prefix}-audit"),
+            searches_table=get("SIGHTLINE_SEARCHES_TABLE", f"{prefix}-searches"),
+            user_pool_id=get("SIGHTLINE_USER_POOL_ID", ""),
+            user_pool_client_id=get("SIGHTLINE_USER_POOL_CLIENT_ID", ""),
+            jwks_url_override=get("SIGHTLINE_JWKS_URL", ""),
             notifications_queue=get("SIGHTLINE_NOTIFICATIONS_QUEUE", f"{prefix}-notifications"),
             aws_endpoint_url=environ.get("SIGHTLINE_AWS_ENDPOINT_URL") or None,
             dynamodb_endpoint_url=(

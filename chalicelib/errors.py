@@ -62,6 +62,11 @@ class UnsupportedMediaType(SightlineError):
     code = "unsupported_media_type"
 
 
+class ServiceUnavailable(SightlineError):
+    status = 503
+    code = "unavailable"
+
+
 # Chalice answers some requests itself (unknown method, unlisted content type, a crash) with
 # {"Code": …, "Message": …}; these are the codes we give those answers instead.
 _CHALICE_CODES = {

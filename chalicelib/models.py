@@ -96,7 +96,11 @@ class Registration(Model):
 class GeoIndexEntry(Model):
     """Sparse search index of active registrations.
 
-    PK: ``cell``, the premises' geohash at ``geo.PARTITION_PRECISION``.
+    PK: ``cell``, the premises' partition in ``geo.PARTITIONS``: a 23-bit geohash cell
+    (0.088° × 0.088°, about 6 km × 9.8 km in the UK), written as its geohash with the bits past
+    the last whole character in binary (``gcqd.110``); towards the poles cells are merged in
+    longitude (``bp.01+11000``, ``+11111111111``). ``geo.index_keys`` is the only place that
+    makes it.
     SK: ``position`` = ``<geohash at geo.FULL_PRECISION>#<registration_id>``, so a range of
     adjacent cells is one ``BETWEEN`` on the sort key.
 
@@ -135,7 +139,87 @@ class LinkToken(Model):
     expires_at = TTLAttribute()
 
 
-ALL_MODELS: List[Type[Model]] = [Registration, GeoIndexEntry, LinkToken]
+class AuditByCase(GlobalSecondaryIndex):
+    """GSI ``by-case``. PK: ``case_ref``; SK: ``entry_key``."""
+
+    class Meta:
+        index_name = "by-case"
+        projection = AllProjection()
+
+    case_ref = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+
+
+class AuditByDay(GlobalSecondaryIndex):
+    """GSI ``by-day``. PK: ``day`` (``YYYY-MM-DD``, UTC); SK: ``entry_key``."""
+
+    class Meta:
+        index_name = "by-day"
+        projection = AllProjection()
+
+    day = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+
+
+class AuditEntry(Model):
+    """Append-only record of one consultation or disclosure of personal data.
+
+    PK: ``officer`` (Cognito username); SK: ``entry_key`` = ``<ISO 8601 UTC time>#<entry_id>``,
+    so an officer's entries read in time order and a time range is one ``BETWEEN``.
+    Entries are only ever put with ``attribute_not_exists``; nothing updates or deletes them
+    (the deployed functions' IAM policies grant no UpdateItem or DeleteItem on this table).
+    """
+
+    class Meta:
+        table_name = "sightline-audit"
+
+    officer = UnicodeAttribute(hash_key=True)
+    entry_key = UnicodeAttribute(range_key=True)
+    entry_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    day = UnicodeAttribute()
+    action = UnicodeAttribute()
+    officer_sub = UnicodeAttribute()
+    case_ref = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    detail = MapAttribute(default=dict)
+    registration_ids = ListAttribute(of=UnicodeAttribute, default=list)
+
+    by_case = AuditByCase()
+    by_day = AuditByDay()
+
+
+class SearchResultAttribute(MapAttribute):
+    registration_id = UnicodeAttribute()
+    distance_m = NumberAttribute()
+
+
+class SavedSearch(Model):
+    """An officer's search and the registrations it returned, for ``GET /officer/searches/{id}``.
+
+    PK: ``search_id`` (random). Holds ids and distances only: personal data is read afresh
+    (and audited again) when the search is opened, so a deleted registration never reappears.
+    """
+
+    class Meta:
+        table_name = "sightline-searches"
+
+    search_id = UnicodeAttribute(hash_key=True)
+    officer = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    case_ref = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    radius_m = NumberAttribute()
+    incident_time = UTCDateTimeAttribute(null=True)
+    results = ListAttribute(of=SearchResultAttribute, default=list)
+    total = NumberAttribute()
+    stats = MapAttribute(default=dict)
+    expires_at = TTLAttribute()
+
+
+ALL_MODELS: List[Type[Model]] = [Registration, GeoIndexEntry, LinkToken, AuditEntry, SavedSearch]
 
 
 def bind_models(config: Config) -> None:
@@ -144,6 +228,8 @@ def bind_models(config: Config) -> None:
         Registration: config.registrations_table,
         GeoIndexEntry: config.geo_index_table,
         LinkToken: config.tokens_table,
+        AuditEntry: config.audit_table,
+        SavedSearch: config.searches_table,
     }
     for model, table_name in names.items():
         meta = model.Meta

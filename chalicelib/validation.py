@@ -7,7 +7,9 @@ domain code that uses them; :func:`parse` runs one and turns every failure into 
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
+from datetime import datetime, timezone
 from typing import Any, Dict, Optional, Type, TypeVar
 
 import pydantic
@@ -101,3 +103,31 @@ def _message(error: Dict[str, Any]) -> str:
         message = str(ctx.get("error") or error.get("msg", "Is not valid."))
         return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
     return str(error.get("msg", "Is not valid."))
+
+
+# A force's crime or incident reference: letters, digits, spaces and / . _ : -
+CASE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 /._:-]*$"
+
+
+def check_case_ref(value: str) -> str:
+    if not re.match(CASE_REF_PATTERN, value):
+        raise ValueError("use the force's reference: letters, digits, spaces and / . _ : -")
+    return value
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 time with a zone, as UTC; ValueError (a field message) otherwise."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError("give a date and time in ISO 8601, e.g. 2026-11-21T18:30:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError("give a time zone, e.g. 2026-11-21T18:30:00Z")
+    return moment.astimezone(timezone.utc)
+
+
+def check_time(value: Optional[str]) -> Optional[str]:
+    """Field validator: the text must be a time ``parse_time`` accepts (kept as text)."""
+    if value is not None:
+        parse_time(value)
+    return value

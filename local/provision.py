@@ -9,7 +9,9 @@ import boto3
 QUEUE_MAX_RECEIVES = 5
 
 
-def provision(aws_endpoint: str, region: str, sender: str, demo_officer: Dict[str, str]) -> Dict[str, str]:
+def provision(
+    aws_endpoint: str, region: str, sender: str, demo_officer: Dict[str, str], demo_supervisor: Dict[str, str]
+) -> Dict[str, str]:
     from chalicelib import clients
     from chalicelib.config import get_config
     from chalicelib.models import create_tables
@@ -20,7 +22,9 @@ def provision(aws_endpoint: str, region: str, sender: str, demo_officer: Dict[st
     session = boto3.session.Session(region_name=region)
     create_queue_with_dlq(session.client("sqs", endpoint_url=aws_endpoint), config.notifications_queue)
     session.client("ses", endpoint_url=aws_endpoint).verify_email_identity(EmailAddress=sender)
-    return create_officer_pool(session.client("cognito-idp", endpoint_url=aws_endpoint), aws_endpoint, demo_officer)
+    return create_officer_pool(
+        session.client("cognito-idp", endpoint_url=aws_endpoint), aws_endpoint, demo_officer, demo_supervisor
+    )
 
 
 def create_queue_with_dlq(sqs, name: str, visibility_timeout_s: int = 60) -> str:
@@ -37,7 +41,9 @@ def create_queue_with_dlq(sqs, name: str, visibility_timeout_s: int = 60) -> str
     )["QueueUrl"]
 
 
-def create_officer_pool(cognito, aws_endpoint: str, demo_officer: Dict[str, str]) -> Dict[str, str]:
+def create_officer_pool(
+    cognito, aws_endpoint: str, demo_officer: Dict[str, str], demo_supervisor: Dict[str, str]
+) -> Dict[str, str]:
     pool_id = cognito.create_user_pool(
         PoolName="sightline-officers",
         Policies={
@@ -59,12 +65,18 @@ def create_officer_pool(cognito, aws_endpoint: str, demo_officer: Dict[str, str]
         GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
-    username = demo_officer["username"]
-    cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
-    cognito.admin_set_user_password(
-        UserPoolId=pool_id, Username=username, Password=demo_officer["password"], Permanent=True
-    )
-    cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName="officer")
+    for user, groups in ((demo_officer, ["officer"]), (demo_supervisor, ["officer", "supervisor"])):
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=user["username"],
+            MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "email", "Value": user["email"]}, {"Name": "email_verified", "Value": "true"}],
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=user["username"], Password=user["password"], Permanent=True
+        )
+        for group in groups:
+            cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user["username"], GroupName=group)
     return {
         "user_pool_id": pool_id,
         "user_pool_client_id": client_id,

@@ -2,6 +2,14 @@
 
 Points are drawn around town centres: most within a few kilometres of the centre (dense
 terraces and flats), the rest spread over the suburbs. Deterministic for a given seed.
+
+A town's share of the points is proportional to its spread squared, so every town has the
+same density profile as Birmingham at the same number of points per town-area:
+``WEST_MIDLANDS`` at 10,000 points and ``OTHER_TOWNS`` at 190,000 have the same density
+(about 238 points per km² of spread², i.e. ~120 registrations per km² in a city centre).
+The other towns are all more than 50 km from Birmingham and Coventry, so searches there never
+reach them: the benchmark grows the table with them to show that a search's cost does not
+depend on the size of the table.
 """
 from __future__ import annotations
 
@@ -17,6 +25,42 @@ from chalicelib.models import GeoIndexEntry, PointAttribute, AddressAttribute, R
 WEST_MIDLANDS: Sequence[Tuple[str, float, float, float, float]] = (
     ("Birmingham", 52.4862, -1.8904, 0.72, 5.5),
     ("Coventry", 52.4068, -1.5197, 0.28, 3.5),
+)
+
+
+# (name, lat, lon, share = spread², spread in km); all at least 50 km from the West Midlands.
+OTHER_TOWNS: Sequence[Tuple[str, float, float, float, float]] = tuple(
+    (name, lat, lon, spread_km**2, spread_km)
+    for name, lat, lon, spread_km in (
+        ("London", 51.5074, -0.1278, 11.0),
+        ("Manchester", 53.4808, -2.2426, 7.5),
+        ("Glasgow", 55.8642, -4.2518, 6.5),
+        ("Leeds", 53.8008, -1.5491, 6.5),
+        ("Liverpool", 53.4084, -2.9916, 6.0),
+        ("Sheffield", 53.3811, -1.4701, 6.0),
+        ("Bristol", 51.4545, -2.5879, 6.0),
+        ("Newcastle", 54.9783, -1.6178, 5.5),
+        ("Nottingham", 52.9548, -1.1581, 5.5),
+        ("Edinburgh", 55.9533, -3.1883, 5.5),
+        ("Belfast", 54.5973, -5.9301, 5.5),
+        ("Cardiff", 51.4816, -3.1791, 5.0),
+        ("Southampton", 50.9097, -1.4044, 5.0),
+        ("Hull", 53.7676, -0.3274, 5.0),
+        ("Portsmouth", 50.8198, -1.0880, 4.5),
+        ("Plymouth", 50.3755, -4.1427, 4.5),
+        ("Norwich", 52.6309, 1.2974, 4.5),
+        ("Brighton", 50.8225, -0.1372, 4.5),
+        ("Aberdeen", 57.1497, -2.0943, 4.5),
+        ("Swansea", 51.6214, -3.9436, 4.5),
+        ("Stoke-on-Trent", 53.0027, -2.1794, 4.5),
+        ("Exeter", 50.7184, -3.5339, 4.0),
+        ("York", 53.9600, -1.0873, 4.0),
+        ("Oxford", 51.7520, -1.2577, 4.0),
+        ("Cambridge", 52.2053, 0.1218, 4.0),
+        ("Inverness", 57.4778, -4.2247, 3.5),
+        ("Derby", 52.9225, -1.4746, 3.5),
+        ("Lerwick", 60.1546, -1.1494, 2.0),
+    )
 )
 
 

@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-2"
 PREFIX = "sightline"
 SENDER = "no-reply@sightline.localhost"
-DEMO_OFFICER = {"username": "demo.officer", "password": "Demo-Officer-Passw0rd!"}
-SUPERVISOR_GROUP = "supervisor"
-OFFICER_GROUP = "officer"
+DEMO_OFFICER = {"username": "demo.officer", "password": "Demo-Officer-Passw0rd!", "email": "demo.officer@police.localhost"}
+DEMO_SUPERVISOR = {
+    "username": "demo.supervisor", "password": "Demo-Supervisor-Passw0rd!", "email": "demo.supervisor@police.localhost",
+}
 
 
 def _env_port(name: str, default: int) -> int:
@@ -76,7 +77,7 @@ class LocalStack:
         self.threads: List[threading.Thread] = []
         self.moto = None
         self.site = None
-        self.cognito: Dict[str, str] = {}
+        self.resources: Dict[str, str] = {}
 
     # -- environment shared by the API process and the in-process handlers -------------------
     def app_environ(self) -> Dict[str, str]:
@@ -91,9 +92,9 @@ class LocalStack:
             "SIGHTLINE_SITE_URL": self.site_url,
             "SIGHTLINE_SENDER_EMAIL": SENDER,
             "SIGHTLINE_FORCE_NAME": os.environ.get("SIGHTLINE_FORCE_NAME", "West Midlands Police (local demo)"),
-            "SIGHTLINE_USER_POOL_ID": self.cognito.get("user_pool_id", ""),
-            "SIGHTLINE_USER_POOL_CLIENT_ID": self.cognito.get("user_pool_client_id", ""),
-            "SIGHTLINE_JWKS_URL": self.cognito.get("jwks_url", ""),
+            "SIGHTLINE_USER_POOL_ID": self.resources.get("user_pool_id", ""),
+            "SIGHTLINE_USER_POOL_CLIENT_ID": self.resources.get("user_pool_client_id", ""),
+            "SIGHTLINE_JWKS_URL": self.resources.get("jwks_url", ""),
             "MOTO_PORT": str(self.args.aws_port),
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -110,8 +111,12 @@ class LocalStack:
         os.environ.update(self.app_environ())
         from local import provision
 
-        self.cognito = provision.provision(self.aws_endpoint, REGION, SENDER, DEMO_OFFICER)
+        self.resources = provision.provision(self.aws_endpoint, REGION, SENDER, DEMO_OFFICER, DEMO_SUPERVISOR)
         os.environ.update(self.app_environ())
+        from chalicelib import clients, config
+
+        config.reset_config()  # provisioning read it before the officers' pool existed
+        clients.reset()
         if self.args.seed:
             from local import seed
 
@@ -129,6 +134,8 @@ class LocalStack:
         _log(f"  aws      {self.aws_endpoint} (moto)   dynamodb {self.dynamodb_endpoint} (dynalite)")
         _log(f"  outbox   {self.outbox_dir}")
         _log(f"  officer  {DEMO_OFFICER['username']} / {DEMO_OFFICER['password']}")
+        _log(f"  supervisor {DEMO_SUPERVISOR['username']} / {DEMO_SUPERVISOR['password']}")
+        _log("  an officer's access token: make officer-token")
         _log("Ctrl-C stops everything.")
 
     def stop(self) -> None:
@@ -217,10 +224,11 @@ class LocalStack:
             "dynamodb_endpoint": self.dynamodb_endpoint,
             "region": REGION,
             "outbox_dir": str(self.outbox_dir),
-            "user_pool_id": self.cognito["user_pool_id"],
-            "user_pool_client_id": self.cognito["user_pool_client_id"],
-            "jwks_url": self.cognito["jwks_url"],
-            "demo_officer": dict(DEMO_OFFICER),
+            "user_pool_id": self.resources["user_pool_id"],
+            "user_pool_client_id": self.resources["user_pool_client_id"],
+            "jwks_url": self.resources["jwks_url"],
+            "demo_officer": {k: DEMO_OFFICER[k] for k in ("username", "password")},
+            "demo_supervisor": {k: DEMO_SUPERVISOR[k] for k in ("username", "password")},
             "pid": os.getpid(),
         }
         path = self.var_dir / "local.json"

@@ -30,11 +30,50 @@ os.environ.update(
 
 
 def _reset_singletons() -> None:
-    from chalicelib import clients, config, notifications
+    from chalicelib import auth, clients, config, notifications
 
     config.reset_config()
     clients.reset()
     notifications.reset()
+    auth.set_authenticator(None)
+
+
+OFFICERS = {
+    "pc.jones": ["officer"],
+    "sgt.patel": ["officer", "supervisor"],
+    "auditor.khan": ["supervisor"],
+    "civilian.smith": [],
+}
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def _create_officer_pool() -> None:
+    """A Cognito pool like the deployed one, with users in each group; ids go to the config."""
+    import boto3
+
+    cognito = boto3.client("cognito-idp", region_name=REGION)
+    pool_id = cognito.create_user_pool(PoolName="sightline-officers")["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="officer-api", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    for group in ("officer", "supervisor"):
+        cognito.create_group(UserPoolId=pool_id, GroupName=group)
+    for username, groups in OFFICERS.items():
+        cognito.admin_create_user(
+            UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "email", "Value": f"{username}@police.example"}],
+        )
+        cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
+        for group in groups:
+            cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
+    os.environ["SIGHTLINE_USER_POOL_ID"] = pool_id
+    os.environ["SIGHTLINE_USER_POOL_CLIENT_ID"] = client_id
+
+
+def moto_jwks(private: bool = False) -> dict:
+    from moto.utilities.utils import load_resource
+
+    return load_resource(f"cognitoidp/resources/jwks-{'private' if private else 'public'}.json")
 
 
 @pytest.fixture
@@ -66,6 +105,22 @@ def aws() -> Iterator[None]:
 
 
 @pytest.fixture
+def officers(aws) -> Iterator[None]:
+    """The officers' Cognito pool (users in each group), and the app verifying its tokens."""
+    from chalicelib import auth
+    from chalicelib.config import get_config, reset_config
+
+    _create_officer_pool()
+    reset_config()
+    config = get_config()
+    # In-process moto serves no JWKS over HTTP: the key set fetches moto's keys directly.
+    auth.set_authenticator(auth.Authenticator(config, auth.KeySet(config.jwks_url, fetch=lambda url: moto_jwks())))
+    yield
+    for name in ("SIGHTLINE_USER_POOL_ID", "SIGHTLINE_USER_POOL_CLIENT_ID"):
+        os.environ.pop(name, None)
+
+
+@pytest.fixture
 def client(aws):
     from chalice.test import Client
 
@@ -81,22 +136,22 @@ class Outbox:
     def __init__(self, client):
         self._client = client
 
-    def pump(self) -> int:
+    def pump(self, queue: str = "", handler: str = "deliver_notifications") -> int:
+        """Deliver every message waiting on ``queue`` (default: notifications) to ``handler``."""
         import boto3
 
         from chalicelib.config import get_config
 
+        queue = queue or get_config().notifications_queue
         sqs = boto3.client("sqs", region_name=REGION)
-        url = sqs.get_queue_url(QueueName=get_config().notifications_queue)["QueueUrl"]
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         delivered = 0
         while True:
             batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
             if not batch:
                 return delivered
-            event = self._client.events.generate_sqs_event(
-                message_bodies=[m["Body"] for m in batch], queue_name=get_config().notifications_queue
-            )
-            result = self._client.lambda_.invoke("deliver_notifications", event).payload
+            event = self._client.events.generate_sqs_event(message_bodies=[m["Body"] for m in batch], queue_name=queue)
+            result = self._client.lambda_.invoke(handler, event).payload
             assert result == {"batchItemFailures": []}, result
             for message in batch:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -120,6 +175,24 @@ class Outbox:
             if match:
                 return match.group(1)
         raise AssertionError(f"no {page} link emailed to {address}")
+
+
+def officer_token(username: str) -> str:
+    import boto3
+
+    from chalicelib.config import get_config
+
+    config = get_config()
+    result = boto3.client("cognito-idp", region_name=REGION).initiate_auth(
+        ClientId=config.user_pool_client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    return result["AccessToken"]
+
+
+def bearer(username: str) -> dict:
+    return {"Authorization": f"Bearer {officer_token(username)}"}
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# The stack runs at a real force's size, as `SIGHTLINE_SEED=20000 make run` does.
+SEEDED = 20000
 
 
 def free_port() -> int:
@@ -85,7 +87,7 @@ def local_stack(tmp_path_factory) -> Iterator[Dict]:
         sys.executable, "-m", "local.stack",
         "--api-port", str(ports["api"]), "--site-port", str(ports["site"]),
         "--aws-port", str(ports["aws"]), "--dynamodb-port", str(ports["dynamodb"]),
-        "--var-dir", str(var_dir),
+        "--var-dir", str(var_dir), "--seed", str(SEEDED),
     ]
     log = open(var_dir / "stack.log", "wb")
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
@@ -98,6 +100,8 @@ def local_stack(tmp_path_factory) -> Iterator[Dict]:
         time.sleep(0.2)
     info = json.loads(local_json.read_text())
     info["ports"] = ports
+    info["var_dir"] = var_dir
+    info["seeded"] = SEEDED
     info["process"] = process
     try:
         yield info

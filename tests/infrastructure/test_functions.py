@@ -179,6 +179,14 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert not any(a.startswith("ses:") or a == "dynamodb:Scan" for s in api for a in as_list(s["Action"]))
 
 
+def test_audit_log_is_append_only_for_every_role(cfn):
+    audit = _table_id(cfn, "audit")
+    for logical_id, role in resources(cfn, "AWS::IAM::Role").items():
+        granted = _actions_on([s for p in role["Properties"].get("Policies", [])
+                               for s in statements(p["PolicyDocument"])], audit)
+        assert not granted & {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}, logical_id
+
+
 def test_kms_use_is_only_through_the_services(cfn):
     for logical_id, statements_ in _function_policies(cfn).items():
         for statement in statements_:

@@ -1,0 +1,153 @@
+"""Officer authentication: Cognito access tokens verified by our own code.
+
+API Gateway's Cognito authorizer is not emulated by ``chalice local`` or Chalice's test client
+(a forged or expired token passes there), so every officer request is verified here, the same
+way locally, in tests and in AWS: RS256 signature against the pool's JWKS (keys cached, refetched
+once for an unknown key id), issuer, expiry, ``token_use`` = access, the app client id, and
+group membership.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, FrozenSet, Optional
+
+import jwt
+
+from chalicelib.config import Config
+from chalicelib.errors import Forbidden, ServiceUnavailable, Unauthorized
+
+OFFICER = "officer"
+SUPERVISOR = "supervisor"
+
+JwksFetcher = Callable[[str], Dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Officer:
+    username: str
+    sub: str
+    groups: FrozenSet[str]
+
+    def require(self, group: str) -> "Officer":
+        if group not in self.groups:
+            raise Forbidden(f"This needs membership of the '{group}' group.")
+        return self
+
+
+def fetch_jwks(url: str) -> Dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 (configured https URL)
+        return json.loads(response.read())
+
+
+class KeySet:
+    """The pool's signing keys, fetched lazily and cached; refetched (at most every
+    ``min_refresh_s``) when a token names a key id we have not seen, as after a key rotation."""
+
+    def __init__(self, url: str, fetch: JwksFetcher = fetch_jwks, max_age_s: float = 3600, min_refresh_s: float = 30):
+        self._url = url
+        self._fetch = fetch
+        self._max_age_s = max_age_s
+        self._min_refresh_s = min_refresh_s
+        self._keys: Dict[str, Any] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> Any:
+        now = time.monotonic()
+        stale = now - self._fetched_at > self._max_age_s
+        if stale or (kid not in self._keys and now - self._fetched_at > self._min_refresh_s):
+            self._refresh(now)
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise Unauthorized("The access token was not signed by a key of this service.") from None
+
+    def _refresh(self, now: float) -> None:
+        with self._lock:
+            try:
+                jwks = self._fetch(self._url)
+                keys = {
+                    entry["kid"]: jwt.PyJWK.from_dict(entry).key
+                    for entry in jwks.get("keys", [])
+                    if entry.get("kid") and entry.get("kty") == "RSA"
+                }
+            except (OSError, ValueError, KeyError, jwt.PyJWTError):
+                if not self._keys:
+                    raise ServiceUnavailable(
+                        "Officer sign-in cannot be checked right now. Please try again shortly."
+                    ) from None
+                return  # keep the keys we have
+            self._keys = keys
+            self._fetched_at = now
+
+
+class Authenticator:
+    def __init__(self, config: Config, keys: Optional[KeySet] = None):
+        self._issuer = config.user_pool_issuer
+        self._client_id = config.user_pool_client_id
+        self._keys = keys or KeySet(config.jwks_url)
+
+    def officer(self, authorization: Optional[str]) -> Officer:
+        """The officer an ``Authorization: Bearer <access token>`` header proves, or 401."""
+        token = _bearer(authorization)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise Unauthorized("The access token is malformed.") from None
+        if header.get("alg") != "RS256" or not isinstance(header.get("kid"), str):
+            raise Unauthorized("The access token is malformed.")
+        key = self._keys.key(header["kid"])
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "iss", "sub", "token_use"], "verify_aud": False},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The access token has expired. Sign in again.") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("The access token is not valid.") from None
+        if claims.get("token_use") != "access":
+            raise Unauthorized("Send an access token, not an ID token.")
+        if claims.get("client_id") != self._client_id:
+            raise Unauthorized("The access token was issued to another application.")
+        groups = claims.get("cognito:groups") or []
+        if not isinstance(groups, list):
+            raise Unauthorized("The access token is not valid.")
+        return Officer(
+            username=str(claims.get("username") or claims["sub"]),
+            sub=str(claims["sub"]),
+            groups=frozenset(str(g) for g in groups),
+        )
+
+
+def _bearer(authorization: Optional[str]) -> str:
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise Unauthorized("Sign in and send 'Authorization: Bearer <access token>'.")
+    return credentials.strip()
+
+
+_AUTHENTICATOR: Optional[Authenticator] = None
+
+
+def get_authenticator() -> Authenticator:
+    global _AUTHENTICATOR
+    if _AUTHENTICATOR is None:
+        from chalicelib.config import get_config
+
+        _AUTHENTICATOR = Authenticator(get_config())
+    return _AUTHENTICATOR
+
+
+def set_authenticator(authenticator: Optional[Authenticator]) -> None:
+    """Use another authenticator (tests give one whose key set is moto's)."""
+    global _AUTHENTICATOR
+    _AUTHENTICATOR = authenticator

@@ -1,0 +1,179 @@
+"""Officers' incident searches: the registered cameras near a point, exactly, with a trace.
+
+The geo index (``search_index``) finds candidate registrations within the circle; this module
+reads the registrations themselves, keeps the active ones whose premises really are within the
+radius (the index may briefly hold stale entries, see ``registrations``), writes the audit entry,
+saves the result for the officer, and only then returns it.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from pydantic import Field, field_validator
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib import audit, geo, search_index
+from chalicelib.auth import Officer
+from chalicelib.errors import NotFound, ServiceUnavailable
+from chalicelib.models import Registration, SavedSearch, SearchResultAttribute
+from chalicelib.registrations import ACTIVE, iso
+from chalicelib.validation import Schema, check_case_ref, check_time, clean_text, parse, parse_time
+
+MAX_RESULTS = 2000
+SAVED_SEARCH_DAYS = 90
+
+
+class SearchIn(Schema):
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    radius_m: float = Field(ge=10, le=5000, allow_inf_nan=False)
+    case_ref: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=3, max_length=500)
+    incident_time: Optional[str] = Field(default=None, max_length=40)
+    limit: int = Field(default=MAX_RESULTS, ge=1, le=MAX_RESULTS)
+
+    _reason = field_validator("reason")(clean_text)
+    _case_ref = field_validator("case_ref")(check_case_ref)
+    _incident_time = field_validator("incident_time")(check_time)
+
+
+def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
+    query = parse(SearchIn, payload)
+    incident_time = parse_time(query.incident_time) if query.incident_time else None
+    hits, stats = search_index.find_within(query.lat, query.lon, query.radius_m)
+    found = _within(
+        _active_registrations(h.registration_id for h in hits), query.lat, query.lon, query.radius_m
+    )
+    shown = found[: query.limit]
+    search_id = "s" + secrets.token_hex(12)
+    circle = {"lat": query.lat, "lon": query.lon, "radius_m": query.radius_m}
+    audit.record(
+        officer,
+        "search",
+        case_ref=query.case_ref,
+        reason=query.reason,
+        now=now,
+        registration_ids=[item.registration_id for item, _ in shown],
+        detail={"search_id": search_id, "circle": circle, "incident_time": query.incident_time},
+    )
+    try:
+        SavedSearch(
+            search_id,
+            officer=officer.username,
+            created_at=now,
+            case_ref=query.case_ref,
+            reason=query.reason,
+            lat=query.lat,
+            lon=query.lon,
+            radius_m=query.radius_m,
+            incident_time=incident_time,
+            results=[SearchResultAttribute(registration_id=r.registration_id, distance_m=round(d, 1)) for r, d in shown],
+            total=len(found),
+            stats=stats,
+            expires_at=now + timedelta(days=SAVED_SEARCH_DAYS),
+        ).save()
+    except PynamoDBException:
+        raise ServiceUnavailable("The search could not be saved. Please try again.") from None
+    return {
+        "search_id": search_id,
+        "created_at": iso(now),
+        "case_ref": query.case_ref,
+        "circle": circle,
+        "incident_time": query.incident_time,
+        "total": len(found),
+        "truncated": len(found) > len(shown),
+        "registrations": [officer_view(item, distance, incident_time) for item, distance in shown],
+        "stats": stats,
+    }
+
+
+def get_search(search_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
+    """An earlier search, to the officer who ran it; its registrations as they are now."""
+    missing = NotFound("There is no such search of yours.")
+    if not re.fullmatch(r"s[0-9a-f]{24}", search_id or ""):
+        raise missing
+    try:
+        saved = SavedSearch.get(search_id)
+    except SavedSearch.DoesNotExist:
+        raise missing from None
+    if saved.officer != officer.username or saved.expires_at <= now:
+        raise missing
+    wanted = [r.registration_id for r in saved.results]
+    current = _within(_active_registrations(wanted), float(saved.lat), float(saved.lon), float(saved.radius_m))
+    audit.record(
+        officer,
+        "view_search",
+        case_ref=saved.case_ref,
+        reason=saved.reason,
+        now=now,
+        registration_ids=[item.registration_id for item, _ in current],
+        detail={"search_id": search_id},
+    )
+    return {
+        "search_id": search_id,
+        "created_at": iso(saved.created_at),
+        "case_ref": saved.case_ref,
+        "circle": {"lat": float(saved.lat), "lon": float(saved.lon), "radius_m": float(saved.radius_m)},
+        "incident_time": iso(saved.incident_time) if saved.incident_time else None,
+        "total": int(saved.total),
+        "no_longer_available": len(wanted) - len(current),
+        "registrations": [officer_view(item, distance, saved.incident_time) for item, distance in current],
+        "stats": saved.stats.as_dict() if hasattr(saved.stats, "as_dict") else dict(saved.stats),
+    }
+
+
+def officer_view(item: Registration, distance_m: float, incident_time: Optional[datetime]) -> Dict[str, Any]:
+    retention = None if item.retention_days is None else int(item.retention_days)
+    overwritten = None
+    if incident_time is not None and retention is not None:
+        overwritten = iso(incident_time + timedelta(days=retention))
+    return {
+        "registration_id": item.registration_id,
+        "location": {"lat": float(item.location.lat), "lon": float(item.location.lon)},
+        "distance_m": round(distance_m, 1),
+        "camera_count": int(item.camera_count),
+        "cameras": [
+            {
+                "location": (
+                    {"lat": float(c.location.lat), "lon": float(c.location.lon)} if c.location else None
+                ),
+                "direction_deg": None if c.direction_deg is None else int(c.direction_deg),
+                "description": c.description,
+            }
+            for c in item.cameras
+        ],
+        "retention_days": retention,
+        "footage_overwritten_at": overwritten,
+        "name": item.name,
+        "business_name": item.business_name,
+        "address": {
+            "line1": item.address.line1,
+            "line2": item.address.line2,
+            "town": item.address.town,
+            "postcode": item.address.postcode,
+        },
+    }
+
+
+def _active_registrations(ids: Iterable[str]) -> List[Registration]:
+    unique = list(dict.fromkeys(ids))
+    if not unique:
+        return []
+    try:
+        return [item for item in Registration.batch_get(unique) if item.status == ACTIVE]
+    except PynamoDBException:
+        raise ServiceUnavailable("The registry cannot be read right now. Please try again.") from None
+
+
+def _within(items: List[Registration], lat: float, lon: float, radius_m: float) -> List[Tuple[Registration, float]]:
+    """Registrations whose premises, as they are now, lie within the circle; nearest first."""
+    measured = [
+        (item, geo.haversine_m(lat, lon, float(item.location.lat), float(item.location.lon))) for item in items
+    ]
+    return sorted(
+        [(item, distance) for item, distance in measured if distance <= radius_m],
+        key=lambda pair: (pair[1], pair[0].registration_id),
+    )
