@@ -11,7 +11,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, ConvertToMiddleware, CORSConfig, Rate, Response
 
-from chalicelib import audit, auth, clients, housekeeping, notifications, owner_links, registrations, search
+from chalicelib import (
+    audit,
+    auth,
+    clients,
+    evidence,
+    footage_requests,
+    housekeeping,
+    notifications,
+    owner_links,
+    registrations,
+    search,
+    uploads,
+    workflow,
+)
 from chalicelib.config import get_config
 from chalicelib.errors import SightlineError, http_error, normalise_chalice_error
 from chalicelib.validation import json_body
@@ -164,6 +177,84 @@ def read_audit_log() -> dict:
     return audit.search_log(app.current_request.query_params, supervisor, _now())
 
 
+# --- Footage requests -----------------------------------------------------------------------
+
+
+@route("/officer/requests", methods=["POST"])
+def create_footage_requests() -> Response:
+    status, body = footage_requests.create_requests(
+        _body(), _officer(auth.OFFICER), config=get_config(), notify=notifications.get_queue(),
+        workflow=workflow.get_workflow(), now=_now(),
+    )
+    return Response(body=body, status_code=status)
+
+
+@route("/officer/requests", methods=["GET"])
+def list_footage_requests() -> dict:
+    _officer(auth.OFFICER)
+    return footage_requests.list_for_case((app.current_request.query_params or {}).get("case_ref"))
+
+
+@route("/officer/requests/{request_id}", methods=["GET"])
+def get_footage_request(request_id: str) -> dict:
+    _officer(auth.OFFICER)
+    return footage_requests.get_for_officer(request_id)
+
+
+@route("/officer/evidence/{evidence_id}/downloads", methods=["POST"])
+def download_evidence(evidence_id: str) -> dict:
+    officer = _officer(auth.OFFICER)
+    return evidence.download(evidence_id, _body(), officer, s3=clients.client("s3"), config=get_config(), now=_now())
+
+
+@route("/owner/requests/{request_id}", methods=["GET"])
+def get_owner_request(request_id: str) -> dict:
+    now = _now()
+    return footage_requests.owner_view(_request(request_id, now), get_config(), now)
+
+
+@route("/owner/requests/{request_id}/uploads", methods=["POST"])
+def start_owner_upload(request_id: str) -> Response:
+    now = _now()
+    started = uploads.start_upload(_request(request_id, now), _body(), s3=clients.client("s3"), config=get_config(), now=now)
+    return Response(body=started, status_code=201)
+
+
+@route("/owner/requests/{request_id}/uploads/{upload_id}/complete", methods=["POST"])
+def complete_owner_upload(request_id: str, upload_id: str) -> dict:
+    now = _now()
+    return uploads.complete_multipart(_request(request_id, now), upload_id, s3=clients.client("s3"), config=get_config(), now=now)
+
+
+@route("/owner/requests/{request_id}/complete", methods=["POST"])
+def complete_owner_request(request_id: str) -> dict:
+    now = _now()
+    return footage_requests.complete(
+        _request(request_id, now), _body(), notify=notifications.get_queue(), workflow=workflow.get_workflow(), now=now
+    )
+
+
+@route("/owner/requests/{request_id}/decline", methods=["POST"])
+def decline_owner_request(request_id: str) -> dict:
+    now = _now()
+    return footage_requests.decline(
+        _request(request_id, now), _body(), notify=notifications.get_queue(), workflow=workflow.get_workflow(), now=now
+    )
+
+
+# One object per invocation: hashing a large one can take most of the function's time.
+@app.on_sqs_message(queue=config.ingest_queue, batch_size=1, name="ingest_evidence")
+def ingest_evidence(event: Any) -> dict:
+    return evidence.ingest_batch(
+        event.to_dict(), s3=clients.client("s3"), config=get_config(), notify=notifications.get_queue(), now=_now()
+    )
+
+
+@app.on_sqs_message(queue=config.workflow_queue, batch_size=10, name="workflow_events")
+def workflow_events(event: Any) -> dict:
+    return workflow.handle_batch(event.to_dict(), notify=notifications.get_queue(), now=_now())
+
+
 @app.on_sqs_message(queue=config.notifications_queue, batch_size=10, name="deliver_notifications")
 def deliver_notifications(event: Any) -> dict:
     return notifications.deliver_batch(event.to_dict(), get_config(), _now())
@@ -171,7 +262,7 @@ def deliver_notifications(event: Any) -> dict:
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="housekeeping")
 def run_housekeeping(event: Any) -> dict:
-    purged = housekeeping.run(_now())
+    purged = housekeeping.run(_now(), notifications.get_queue())
     logger.info("housekeeping done", extra=purged)
     return purged
 
@@ -194,6 +285,10 @@ def _authorization() -> str:
 
 def _officer(group: str) -> auth.Officer:
     return auth.get_authenticator().officer(_authorization()).require(group)
+
+
+def _request(request_id: str, now: datetime) -> str:
+    return owner_links.request_for(_authorization(), request_id, now)
 
 
 def _owner(now: datetime) -> str:

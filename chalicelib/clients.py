@@ -25,11 +25,16 @@ def client(service: str) -> Any:
             from botocore.config import Config as BotoConfig
 
             config = get_config()
+            options = BotoConfig(
+                connect_timeout=2,
+                read_timeout=10,
+                retries={"max_attempts": 3},
+                signature_version="s3v4" if service == "s3" else None,
+                # An emulator on a bare host:port cannot serve bucket subdomains.
+                s3={"addressing_style": "path"} if config.aws_endpoint_url else None,
+            )
             _CLIENTS[service] = boto3.session.Session().client(
-                service,
-                region_name=config.region,
-                endpoint_url=config.aws_endpoint_url,
-                config=BotoConfig(connect_timeout=2, read_timeout=10, retries={"max_attempts": 3}),
+                service, region_name=config.region, endpoint_url=config.aws_endpoint_url, config=options
             )
         return _CLIENTS[service]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 _DEFAULT_PREFIX = "sightline"
 
@@ -35,6 +35,38 @@ class Config:
     verification_ttl_hours: int = 72
     manage_link_ttl_minutes: int = 30
     owner_session_ttl_minutes: int = 30
+    # Footage requests and evidence.
+    requests_table: str = "sightline-requests"
+    evidence_table: str = "sightline-evidence"
+    evidence_bucket: str = "sightline-evidence"
+    ingest_queue: str = "sightline-ingest"
+    workflow_queue: str = "sightline-workflow"
+    state_machine_arn: str = ""
+    default_retention_days: int = 7
+    request_safety_margin_hours: int = 12
+    reminder_fraction: float = 0.5
+    max_upload_bytes: int = 5 * 2**30
+    max_multipart_bytes: int = 50 * 2**30
+    multipart_threshold_bytes: int = 100 * 2**20
+    multipart_part_bytes: int = 64 * 2**20
+    upload_url_ttl_s: int = 900
+    download_url_ttl_s: int = 300
+    allowed_content_types: Tuple[str, ...] = (
+        "video/mp4",
+        "video/quicktime",
+        "video/x-msvideo",
+        "video/avi",  # what Windows calls .avi
+        "video/x-matroska",
+        "video/webm",
+        "video/mp2t",
+        "video/mpeg",
+        "video/3gpp",
+        "video/x-ms-asf",
+        "video/x-ms-wmv",
+        "image/jpeg",
+        "image/png",
+        "application/octet-stream",  # what DVRs' own export formats (.dav, .264, …) arrive as
+    )
     # API Gateway gives a request 29 s; a DynamoDB call must give up well before that.
     dynamodb_connect_timeout_s: float = 2.0
     dynamodb_read_timeout_s: float = 5.0
@@ -73,6 +105,18 @@ class Config:
             user_pool_id=get("SIGHTLINE_USER_POOL_ID", ""),
             user_pool_client_id=get("SIGHTLINE_USER_POOL_CLIENT_ID", ""),
             jwks_url_override=get("SIGHTLINE_JWKS_URL", ""),
+            requests_table=get("SIGHTLINE_REQUESTS_TABLE", f"{prefix}-requests"),
+            evidence_table=get("SIGHTLINE_EVIDENCE_TABLE", f"{prefix}-evidence"),
+            evidence_bucket=get("SIGHTLINE_EVIDENCE_BUCKET", f"{prefix}-evidence"),
+            ingest_queue=get("SIGHTLINE_INGEST_QUEUE", f"{prefix}-ingest"),
+            workflow_queue=get("SIGHTLINE_WORKFLOW_QUEUE", f"{prefix}-workflow"),
+            state_machine_arn=get("SIGHTLINE_STATE_MACHINE_ARN", ""),
+            default_retention_days=int(get("SIGHTLINE_DEFAULT_RETENTION_DAYS", "7")),
+            request_safety_margin_hours=int(get("SIGHTLINE_REQUEST_SAFETY_MARGIN_HOURS", "12")),
+            reminder_fraction=float(get("SIGHTLINE_REMINDER_FRACTION", "0.5")),
+            max_upload_bytes=int(get("SIGHTLINE_MAX_UPLOAD_BYTES", str(5 * 2**30))),
+            max_multipart_bytes=int(get("SIGHTLINE_MAX_MULTIPART_BYTES", str(50 * 2**30))),
+            multipart_threshold_bytes=int(get("SIGHTLINE_MULTIPART_THRESHOLD_BYTES", str(100 * 2**20))),
             notifications_queue=get("SIGHTLINE_NOTIFICATIONS_QUEUE", f"{prefix}-notifications"),
             aws_endpoint_url=environ.get("SIGHTLINE_AWS_ENDPOINT_URL") or None,
             dynamodb_endpoint_url=(

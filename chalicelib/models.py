@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Iterable, List, Type
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -219,7 +220,102 @@ class SavedSearch(Model):
     expires_at = TTLAttribute()
 
 
-ALL_MODELS: List[Type[Model]] = [Registration, GeoIndexEntry, LinkToken, AuditEntry, SavedSearch]
+# --- Footage requests and evidence --------------------------------------------------------
+
+
+class RequestsByCase(GlobalSecondaryIndex):
+    """GSI ``by-case``. PK: ``case_ref``; SK: ``request_id``."""
+
+    class Meta:
+        index_name = "by-case"
+        projection = AllProjection()
+
+    case_ref = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)
+
+
+class FootageRequest(Model):
+    """An officer's request to one registration's owner for footage of an incident.
+
+    PK: ``request_id``, derived from the case reference and the registration
+    (``footage_requests.request_id_for``): asking twice lands on the same item.
+    ``status``: ``sent`` → ``uploading`` → ``responded`` | ``declined`` | ``expired``; moves out
+    of ``sent``/``uploading`` are conditional updates. ``task_token`` is the workflow
+    execution's current token, completed when the owner answers.
+    """
+
+    class Meta:
+        table_name = "sightline-requests"
+
+    request_id = UnicodeAttribute(hash_key=True)
+    case_ref = UnicodeAttribute()
+    registration_id = UnicodeAttribute()
+    officer = UnicodeAttribute()
+    officer_sub = UnicodeAttribute()
+    incident_from = UTCDateTimeAttribute()
+    incident_to = UTCDateTimeAttribute()
+    summary = UnicodeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    area = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    reply_by = UTCDateTimeAttribute(null=True)
+    deadline = UTCDateTimeAttribute()
+    reminder_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    answered_at = UTCDateTimeAttribute(null=True)
+    decline_reason = UnicodeAttribute(null=True)
+    task_token = UnicodeAttribute(null=True)
+    uploads_started = NumberAttribute(default=0)
+    owner_notified = BooleanAttribute(default=False)
+    workflow_started = BooleanAttribute(default=False)
+
+    by_case = RequestsByCase()
+
+
+class EvidenceByRequest(GlobalSecondaryIndex):
+    """GSI ``by-request``. PK: ``request_id``; SK: ``evidence_id``."""
+
+    class Meta:
+        index_name = "by-request"
+        projection = AllProjection()
+
+    request_id = UnicodeAttribute(hash_key=True)
+    evidence_id = UnicodeAttribute(range_key=True)
+
+
+class EvidenceItem(Model):
+    """One uploaded object version, verified on arrival.
+
+    PK: ``evidence_id``, derived from bucket, key and version (``evidence.evidence_id_for``),
+    so a redelivered S3 event finds the item it made. ``status``: ``accepted`` (shown to
+    officers, under legal hold) or ``quarantined`` (with ``problem``; never shown to officers).
+    """
+
+    class Meta:
+        table_name = "sightline-evidence"
+
+    evidence_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute()
+    key = UnicodeAttribute()
+    version_id = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute()
+    size = NumberAttribute()
+    content_type = UnicodeAttribute()
+    sha256 = UnicodeAttribute()
+    uploaded_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    problem = UnicodeAttribute(null=True)
+    officer_notified = BooleanAttribute(default=False)
+
+    by_request = EvidenceByRequest()
+
+
+ALL_MODELS: List[Type[Model]] = [
+    Registration, GeoIndexEntry, LinkToken, AuditEntry, SavedSearch, FootageRequest, EvidenceItem,
+]
 
 
 def bind_models(config: Config) -> None:
@@ -230,6 +326,8 @@ def bind_models(config: Config) -> None:
         LinkToken: config.tokens_table,
         AuditEntry: config.audit_table,
         SavedSearch: config.searches_table,
+        FootageRequest: config.requests_table,
+        EvidenceItem: config.evidence_table,
     }
     for model, table_name in names.items():
         meta = model.Meta

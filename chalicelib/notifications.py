@@ -170,11 +170,130 @@ def _registration(registration_id: str) -> Optional[Registration]:
         return None
 
 
+# --- Footage requests ---------------------------------------------------------------------
+
+
+def _footage_request(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    _email_owner(message["request_id"], "footage_request", mailer, config, now)
+
+
+def _footage_reminder(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    _email_owner(message["request_id"], "footage_reminder", mailer, config, now)
+
+
+def _email_owner(request_id: str, template: str, mailer: Mailer, config: Config, now: datetime) -> None:
+    """A link to answer the request, valid (and reusable) until its deadline."""
+    from chalicelib import footage_requests
+
+    request = footage_requests.find(request_id)
+    if request is None or request.status not in footage_requests.OPEN or request.deadline <= now:
+        return
+    owner = _registration(request.registration_id)
+    if owner is None:
+        return  # the owner deleted their registration: nobody to ask
+    token, _ = tokens.mint(tokens.RESPOND, request_id, request.deadline - now, now)
+    mailer.send(
+        owner.email,
+        template,
+        {
+            **_common(config),
+            "name": owner.name,
+            "case_ref": request.case_ref,
+            "window": _window(request.incident_from, request.incident_to),
+            "summary": request.summary,
+            "area": request.area,
+            "deadline": _when(request.deadline),
+            "link": f"{config.site_url}/respond.html#token={token}",
+        },
+    )
+
+
+def _footage_received(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    from chalicelib import evidence, footage_requests
+
+    item = evidence.get(message["evidence_id"])
+    request = footage_requests.find(item.request_id)
+    if request is not None:
+        _email_officer(request, "footage_received", mailer, config, {
+            "filename": item.filename, "size": int(item.size), "sha256": item.sha256,
+        })
+
+
+def _footage_complete(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    _officer_notice(message, "footage_complete", mailer, config)
+
+
+def _footage_declined(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    _officer_notice(message, "footage_declined", mailer, config)
+
+
+def _footage_expired(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    _officer_notice(message, "footage_expired", mailer, config)
+
+
+def _officer_notice(message: Dict[str, Any], template: str, mailer: Mailer, config: Config) -> None:
+    from chalicelib import footage_requests
+
+    request = footage_requests.find(message["request_id"])
+    if request is not None:
+        _email_officer(request, template, mailer, config, {})
+
+
+def _email_officer(request: Any, template: str, mailer: Mailer, config: Config, extra: Dict[str, Any]) -> None:
+    """Officers' addresses live in Cognito only; nothing of theirs is copied into our tables."""
+    address = officer_email(request.officer, config)
+    if address is None:
+        return
+    mailer.send(
+        address,
+        template,
+        {
+            **_common(config),
+            "case_ref": request.case_ref,
+            "request_id": request.request_id,
+            "registration_id": request.registration_id,
+            "status": request.status,
+            "decline_reason": request.decline_reason,
+            "deadline": _when(request.deadline),
+            "window": _window(request.incident_from, request.incident_to),
+            **extra,
+        },
+    )
+
+
+def officer_email(username: str, config: Config) -> Optional[str]:
+    from chalicelib import clients
+
+    cognito = clients.client("cognito-idp")
+    try:
+        user = cognito.admin_get_user(UserPoolId=config.user_pool_id, Username=username)
+    except cognito.exceptions.UserNotFoundException:
+        return None
+    attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+    return attributes.get("email")
+
+
+def _when(moment: datetime) -> str:
+    """A UK reader's time: '9:00pm on Friday 20 November 2026 (UTC)'."""
+    hour = moment.strftime("%I").lstrip("0") or "12"
+    return f"{hour}:{moment.strftime('%M')}{moment.strftime('%p').lower()} on {moment.strftime('%A')} {moment.day} {moment.strftime('%B %Y')} (UTC)"
+
+
+def _window(start: datetime, end: datetime) -> str:
+    return f"from {_when(start)} to {_when(end)}"
+
+
 _HANDLERS: Dict[str, Callable[[Dict[str, Any], Mailer, Config, datetime], None]] = {
     "verify_registration": _verify_registration,
     "already_registered": _already_registered,
     "manage_link": _manage_link,
     "registration_deleted": _registration_deleted,
+    "footage_request": _footage_request,
+    "footage_reminder": _footage_reminder,
+    "footage_received": _footage_received,
+    "footage_complete": _footage_complete,
+    "footage_declined": _footage_declined,
+    "footage_expired": _footage_expired,
 }
 
 

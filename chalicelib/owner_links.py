@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from chalicelib import tokens
 from chalicelib.config import Config
-from chalicelib.errors import Gone, Unauthorized
+from chalicelib.errors import Gone, NotFound, Unauthorized
 from chalicelib.registrations import Notify, TokenIn, iso, normalise_email, owner_key
 from chalicelib.validation import Schema, parse
 
@@ -30,18 +30,39 @@ def request_manage_link(payload: Any, *, notify: Notify) -> None:
 
 
 def open_session(payload: Any, *, config: Config, now: datetime) -> Dict[str, Any]:
-    """Exchange a manage link's token (single use) for a short owner session."""
+    """Exchange an emailed link's token for a short session.
+
+    A manage link (single use) opens the owner's registrations; a footage request's link
+    (reusable until the request's deadline) opens that one request, until its deadline.
+    """
     token = parse(TokenIn, payload).token
     grant = tokens.consume(token, tokens.MANAGE, now)
+    if grant is not None:
+        session, expires_at = tokens.mint(
+            tokens.OWNER_SESSION, grant.subject, timedelta(minutes=config.owner_session_ttl_minutes), now
+        )
+        return {"session": session, "expires_at": iso(expires_at), "scope": "owner"}
+    grant = tokens.peek(token, tokens.RESPOND, now)
+    if grant is not None:
+        from chalicelib import footage_requests
+
+        request = footage_requests.check_session_open(grant.subject, now)
+        session, expires_at = tokens.mint(tokens.REQUEST_SESSION, grant.subject, request.deadline - now, now)
+        return {"session": session, "expires_at": iso(expires_at), "scope": "request", "request_id": grant.subject}
+    raise Gone("This link has expired or has already been used. Ask for a new one.")
+
+
+def request_for(authorization: Optional[str], request_id: str, now: datetime) -> str:
+    """The footage request a request session opens; 401 without one, 404 for another request."""
+    grant = tokens.peek(_bearer(authorization), tokens.REQUEST_SESSION, now)
     if grant is None:
-        raise Gone("This link has expired or has already been used. Ask for a new one.")
-    session, expires_at = tokens.mint(
-        tokens.OWNER_SESSION,
-        grant.subject,
-        timedelta(minutes=config.owner_session_ttl_minutes),
-        now,
-    )
-    return {"session": session, "expires_at": iso(expires_at), "scope": "owner"}
+        raise Unauthorized("Your session has ended. Open the link in your email again.")
+    if grant.subject != request_id:
+        raise NotFound("There is no such request.")
+    from chalicelib import footage_requests
+
+    footage_requests.check_session_open(request_id, now)
+    return request_id
 
 
 def owner_for(authorization: Optional[str], now: datetime) -> str:

@@ -21,6 +21,8 @@ TOKEN_BYTES = 32  # 256 bits from the OS CSPRNG
 VERIFY = "verify"
 MANAGE = "manage"
 OWNER_SESSION = "owner_session"
+RESPOND = "respond"  # a footage request's link: reusable until the request's deadline
+REQUEST_SESSION = "request_session"
 
 
 @dataclass(frozen=True)

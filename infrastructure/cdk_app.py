@@ -6,7 +6,8 @@ and this file must never be mistaken for it.
 
 Context (``-c key=value``; see sightline_infra/settings.py): prefix, region, force_name,
 site_domain, site_certificate_arn, sender_email, alert_email, tile_url, log_retention_days,
-apigateway_cloudwatch_role, cognito_threat_protection, api_rate_limit_per_ip.
+apigateway_cloudwatch_role, cognito_threat_protection, api_rate_limit_per_ip,
+owner_request_rate_limit_per_ip.
 """
 from __future__ import annotations
 

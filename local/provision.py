@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Dict
 
 import boto3
 
 QUEUE_MAX_RECEIVES = 5
+ASL_FILE = Path(__file__).resolve().parent.parent / "infrastructure" / "state_machines" / "footage_request.asl.json"
 
 
 def provision(
@@ -20,11 +22,46 @@ def provision(
     clients.bind()
     create_tables()
     session = boto3.session.Session(region_name=region)
-    create_queue_with_dlq(session.client("sqs", endpoint_url=aws_endpoint), config.notifications_queue)
+    sqs = session.client("sqs", endpoint_url=aws_endpoint)
+    for queue in (config.notifications_queue, config.workflow_queue):
+        create_queue_with_dlq(sqs, queue)
+    ingest_url = create_queue_with_dlq(sqs, config.ingest_queue, visibility_timeout_s=360)
+    create_evidence_bucket(session.client("s3", endpoint_url=aws_endpoint), sqs, config.evidence_bucket, ingest_url)
     session.client("ses", endpoint_url=aws_endpoint).verify_email_identity(EmailAddress=sender)
-    return create_officer_pool(
+    resources = create_officer_pool(
         session.client("cognito-idp", endpoint_url=aws_endpoint), aws_endpoint, demo_officer, demo_supervisor
     )
+    workflow_url = sqs.get_queue_url(QueueName=config.workflow_queue)["QueueUrl"]
+    resources["state_machine_arn"] = create_state_machine(session.client("stepfunctions", endpoint_url=aws_endpoint), workflow_url)
+    return resources
+
+
+def create_evidence_bucket(s3, sqs, bucket: str, ingest_queue_url: str) -> None:
+    """Versioned, Object Lock enabled (legal holds on verified footage), ObjectCreated → ingest."""
+    s3.create_bucket(
+        Bucket=bucket,
+        CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name},
+        ObjectLockEnabledForBucket=True,
+    )
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    queue_arn = sqs.get_queue_attributes(QueueUrl=ingest_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]},
+    )
+
+
+def state_machine_definition(workflow_queue_url: str) -> str:
+    """The deployed ASL, with the placeholder the CDK app substitutes filled in here."""
+    return ASL_FILE.read_text().replace("${WorkflowQueueUrl}", workflow_queue_url)
+
+
+def create_state_machine(sfn, workflow_queue_url: str) -> str:
+    return sfn.create_state_machine(
+        name="sightline-footage-request",
+        definition=state_machine_definition(workflow_queue_url),
+        roleArn="arn:aws:iam::123456789012:role/sightline-footage-request",
+    )["stateMachineArn"]
 
 
 def create_queue_with_dlq(sqs, name: str, visibility_timeout_s: int = 60) -> str:

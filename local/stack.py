@@ -95,6 +95,7 @@ class LocalStack:
             "SIGHTLINE_USER_POOL_ID": self.resources.get("user_pool_id", ""),
             "SIGHTLINE_USER_POOL_CLIENT_ID": self.resources.get("user_pool_client_id", ""),
             "SIGHTLINE_JWKS_URL": self.resources.get("jwks_url", ""),
+            "SIGHTLINE_STATE_MACHINE_ARN": self.resources.get("state_machine_arn", ""),
             "MOTO_PORT": str(self.args.aws_port),
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
@@ -115,7 +116,7 @@ class LocalStack:
         os.environ.update(self.app_environ())
         from chalicelib import clients, config
 
-        config.reset_config()  # provisioning read it before the officers' pool existed
+        config.reset_config()  # provisioning read it before the pool and state machine existed
         clients.reset()
         if self.args.seed:
             from local import seed
@@ -227,6 +228,7 @@ class LocalStack:
             "user_pool_id": self.resources["user_pool_id"],
             "user_pool_client_id": self.resources["user_pool_client_id"],
             "jwks_url": self.resources["jwks_url"],
+            "state_machine_arn": self.resources["state_machine_arn"],
             "demo_officer": {k: DEMO_OFFICER[k] for k in ("username", "password")},
             "demo_supervisor": {k: DEMO_SUPERVISOR[k] for k in ("username", "password")},
             "pid": os.getpid(),

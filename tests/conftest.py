@@ -30,11 +30,12 @@ os.environ.update(
 
 
 def _reset_singletons() -> None:
-    from chalicelib import auth, clients, config, notifications
+    from chalicelib import auth, clients, config, notifications, workflow
 
     config.reset_config()
     clients.reset()
     notifications.reset()
+    workflow.reset()
     auth.set_authenticator(None)
 
 
@@ -81,7 +82,7 @@ def aws() -> Iterator[None]:
     """A fresh moto account with Sightline's tables, queues and SES identity."""
     from moto import mock_aws
 
-    with mock_aws():
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         import boto3
 
         _reset_singletons()
@@ -118,6 +119,27 @@ def officers(aws) -> Iterator[None]:
     yield
     for name in ("SIGHTLINE_USER_POOL_ID", "SIGHTLINE_USER_POOL_CLIENT_ID"):
         os.environ.pop(name, None)
+
+
+@pytest.fixture
+def footage(officers) -> Iterator[None]:
+    """The evidence bucket (S3 → ingest queue), the workflow queue and the state machine."""
+    import boto3
+
+    from chalicelib import workflow
+    from chalicelib.config import get_config, reset_config
+    from local.provision import create_evidence_bucket, create_queue_with_dlq, create_state_machine
+
+    config = get_config()
+    sqs = boto3.client("sqs", region_name=REGION)
+    workflow_url = create_queue_with_dlq(sqs, config.workflow_queue)
+    ingest_url = create_queue_with_dlq(sqs, config.ingest_queue)
+    create_evidence_bucket(boto3.client("s3", region_name=REGION), sqs, config.evidence_bucket, ingest_url)
+    os.environ["SIGHTLINE_STATE_MACHINE_ARN"] = create_state_machine(boto3.client("stepfunctions", region_name=REGION), workflow_url)
+    reset_config()
+    workflow.reset()
+    yield
+    os.environ.pop("SIGHTLINE_STATE_MACHINE_ARN", None)
 
 
 @pytest.fixture

@@ -30,6 +30,8 @@ API_ORIGIN = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 # the function, and the rest of the API function's reserved concurrency stays free for
 # officers: 4 public POSTs x 10 requests/s x ~0.3 s ≈ 12 concurrent executions at most.
 PUBLIC_PATH_PREFIXES = ("/registrations", "/owner")
+# An owner's footage-request session (WAF gives these paths their own per-IP budget).
+OWNER_REQUEST_PATHS = ("/owner/requests/",)
 PUBLIC_RATE_LIMIT = 10
 PUBLIC_BURST_LIMIT = 20
 STAGE_RATE_LIMIT = 50
@@ -288,51 +290,77 @@ class ChaliceApi(Construct):
 
         # WAF sees the path with the stage on the execute-api host ("/api/registrations") and
         # without it behind a custom domain ("/registrations"): match both.
-        public_paths = [
-            prefix + path
-            for prefix in ("", f"/{API_GATEWAY_STAGE}")
-            for path in ("/registrations", "/owner/")
-        ]
-        path_matches = [
-            wafv2.CfnWebACL.StatementProperty(
-                byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                    field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
-                    positional_constraint="STARTS_WITH",
-                    search_string=path,
-                    text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")],
+        def paths_starting_with(*paths: str) -> wafv2.CfnWebACL.StatementProperty:
+            return wafv2.CfnWebACL.StatementProperty(
+                or_statement=wafv2.CfnWebACL.OrStatementProperty(
+                    statements=[
+                        wafv2.CfnWebACL.StatementProperty(
+                            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                                positional_constraint="STARTS_WITH",
+                                search_string=prefix + path,
+                                text_transformations=[
+                                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")
+                                ],
+                            )
+                        )
+                        for prefix in ("", f"/{API_GATEWAY_STAGE}")
+                        for path in paths
+                    ]
                 )
             )
-            for path in public_paths
+
+        def per_ip(name: str, priority: int, limit: int, scope: wafv2.CfnWebACL.StatementProperty):
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                action=wafv2.CfnWebACL.RuleActionProperty(
+                    block=wafv2.CfnWebACL.BlockActionProperty(
+                        custom_response=wafv2.CfnWebACL.CustomResponseProperty(response_code=429)
+                    )
+                ),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        aggregate_key_type="IP",
+                        limit=limit,
+                        evaluation_window_sec=300,
+                        scope_down_statement=scope,
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
+        # An owner answering a footage request works in a session: the page starts each
+        # upload, completes multipart ones and polls the request every 2 s for a minute after
+        # each file (site/js/respond.js), ~150 requests in 5 minutes while clips go up. So
+        # those paths get their own, larger per-IP budget instead of the public endpoints'.
+        owner_requests = paths_starting_with(*OWNER_REQUEST_PATHS)
+        rate_rules = [
+            per_ip(
+                "public-endpoints-per-ip", 0, settings.api_rate_limit_per_ip,
+                wafv2.CfnWebACL.StatementProperty(
+                    and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                        statements=[
+                            paths_starting_with("/registrations", "/owner/"),
+                            wafv2.CfnWebACL.StatementProperty(
+                                not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=owner_requests)
+                            ),
+                        ]
+                    )
+                ),
+            ),
+            per_ip("owner-requests-per-ip", 1, settings.owner_request_rate_limit_per_ip, owner_requests),
         ]
         acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
             name=f"{settings.prefix}-api",
-            description="Sightline API: AWS managed rules and a per-IP rate limit on the public endpoints",
+            description="Sightline API: AWS managed rules and per-IP rate limits on the public endpoints",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility(f"{settings.prefix}-api"),
             rules=[
-                wafv2.CfnWebACL.RuleProperty(
-                    name="public-endpoints-per-ip",
-                    priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(
-                        block=wafv2.CfnWebACL.BlockActionProperty(
-                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(response_code=429)
-                        )
-                    ),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            aggregate_key_type="IP",
-                            limit=settings.api_rate_limit_per_ip,
-                            evaluation_window_sec=300,
-                            scope_down_statement=wafv2.CfnWebACL.StatementProperty(
-                                or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=path_matches)
-                            ),
-                        )
-                    ),
-                    visibility_config=visibility("public-endpoints-per-ip"),
-                ),
+                *rate_rules,
                 managed(10, "AWSManagedRulesAmazonIpReputationList"),
                 managed(20, "AWSManagedRulesCommonRuleSet"),
                 managed(30, "AWSManagedRulesKnownBadInputsRuleSet"),

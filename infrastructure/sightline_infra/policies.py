@@ -6,6 +6,11 @@ code makes. A function the app defines but this module does not know fails the b
 a new handler needs a decision here, not a copy of someone else's rights.
 
 The only ``"*"`` resources are X-Ray's, which has no resource-level permissions.
+
+Presigned URLs are signed with the API function's credentials and authorised, when the
+browser uses them, as that role: so the API role holds the S3 (and KMS through S3) rights for
+what owners' browsers do with the URLs it hands out (upload under ``requests/``) and what
+officers' browsers do (download one object version), and nothing wider.
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 
 from .data import TableSpec
 from .queues import MonitoredQueue
@@ -34,6 +40,14 @@ class Resources:
     ses_identity_arn: str
     ses_configuration_set_arn: str
     sender_email: str
+    # The footage-request state machine (executions are named by request id).
+    state_machine_arn: str
+    # Owners' uploads; every key the app makes is under EVIDENCE_PREFIX.
+    evidence_bucket: s3.IBucket
+    # The officers' Cognito user pool (their email addresses live there only).
+    officers_pool_arn: str
+    ingest_queue: str
+    workflow_queue: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +68,10 @@ API_TABLE_ACTIONS = ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Delete
 # delete an entry (chalicelib/models.py AuditEntry).
 API_TABLE_ACTIONS_BY_TABLE = {
     "audit": ["PutItem", "GetItem", "Query", "DescribeTable"],
+    # Requests are created, read, answered and listed by case (index by-case); never deleted.
+    "requests": ["GetItem", "PutItem", "UpdateItem", "Query", "DescribeTable"],
+    # Evidence items are written by ingest_evidence only; the API reads them (index by-request).
+    "evidence": ["GetItem", "Query", "DescribeTable"],
 }
 
 # Readers and writers of a table encrypted with our key need these KMS calls, made by DynamoDB
@@ -63,10 +81,11 @@ KMS_DATA_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:De
 
 def table_statement(r: Resources, suffix: str, actions: Sequence[str], sid: str) -> iam.PolicyStatement:
     """``actions`` on one table and each of its indexes (named, not ``index/*``); index ARNs
-    are listed only for the actions that can target an index (Query, Scan)."""
+    are listed only with Query, the one index operation the code uses (every Scan it makes
+    reads a base table)."""
     table = r.tables[suffix]
     resources = [table.table_arn]
-    if any(a in ("Query", "Scan") for a in actions):
+    if "Query" in actions:
         resources += [f"{table.table_arn}/index/{name}" for name in r.table_specs[suffix].index_names]
     return iam.PolicyStatement(sid=sid, actions=[f"dynamodb:{a}" for a in actions], resources=resources)
 
@@ -78,6 +97,51 @@ def kms_statement(r: Resources, services: Sequence[str]) -> iam.PolicyStatement:
         actions=KMS_DATA_ACTIONS,
         resources=[r.key.key_arn],
         conditions={"StringEquals": {"kms:ViaService": [f"{s}.{region}.amazonaws.com" for s in services]}},
+    )
+
+
+def s3_key_statement(actions: Sequence[str], r: Resources) -> iam.PolicyStatement:
+    """The data key, used by S3 on the function's behalf for the evidence bucket's objects
+    (SSE-KMS): GenerateDataKey to write, Decrypt to read (and to complete a multipart upload)."""
+    return iam.PolicyStatement(
+        sid="EvidenceKeyThroughS3",
+        actions=list(actions),
+        resources=[r.key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"s3.{r.stack.region}.amazonaws.com"}},
+    )
+
+
+# Every object the app puts in the evidence bucket is under this prefix (chalicelib/uploads.py).
+EVIDENCE_PREFIX = "requests/"
+
+
+def _evidence_objects(r: Resources) -> str:
+    return r.evidence_bucket.arn_for_objects(EVIDENCE_PREFIX + "*")
+
+
+def _send_notifications(r: Resources) -> iam.PolicyStatement:
+    # GetQueueUrl: notifications.get_queue() looks the queue up by name once per process.
+    return iam.PolicyStatement(
+        sid="QueueNotifications",
+        actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
+        resources=[r.queues[r.notifications_queue].queue.queue_arn],
+    )
+
+
+def _consume(r: Resources, queue_name: str, sid: str) -> iam.PolicyStatement:
+    # What Lambda's event source mapping does with the function's role.
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+        resources=[r.queues[queue_name].queue.queue_arn],
+    )
+
+
+def _end_waiting_tasks(r: Resources) -> iam.PolicyStatement:
+    # chalicelib/workflow.py: send_task_success with the token of the execution's current
+    # waitForTaskToken task. IAM authorises it against the state machine that issued the token.
+    return iam.PolicyStatement(
+        sid="EndWaitingTasks", actions=["states:SendTaskSuccess"], resources=[r.state_machine_arn]
     )
 
 
@@ -93,49 +157,103 @@ def api_handler(r: Resources) -> List[iam.PolicyStatement]:
         table_statement(r, suffix, API_TABLE_ACTIONS_BY_TABLE.get(suffix, API_TABLE_ACTIONS), f"Table{_sid(suffix)}")
         for suffix in sorted(r.tables)
     ]
-    notifications = r.queues[r.notifications_queue].queue
-    statements.append(
-        iam.PolicyStatement(
-            sid="QueueNotifications",
-            actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
-            resources=[notifications.queue_arn],
-        )
-    )
-    statements.append(kms_statement(r, ["dynamodb", "sqs"]))
+    statements += [
+        _send_notifications(r),
+        # One execution per footage request, named by its id; and the owner's answer ends it.
+        iam.PolicyStatement(sid="StartRequestTimers", actions=["states:StartExecution"],
+                            resources=[r.state_machine_arn]),
+        _end_waiting_tasks(r),
+        # Presigned POST, create_multipart_upload, presigned upload_part and
+        # complete_multipart_upload are all s3:PutObject.
+        iam.PolicyStatement(sid="OwnersUploadEvidence", actions=["s3:PutObject"], resources=[_evidence_objects(r)]),
+        # Officers' presigned GET names the object version the ingest handler verified.
+        iam.PolicyStatement(sid="OfficersDownloadEvidence", actions=["s3:GetObject", "s3:GetObjectVersion"],
+                            resources=[_evidence_objects(r)]),
+        # complete_multipart lists the upload's parts itself (browsers cannot read S3's ETags).
+        # ListMultipartUploads has no s3:prefix condition key (only ListBucket and
+        # ListBucketVersions have), so it cannot be narrowed below the bucket; it lists
+        # upload keys and ids, never content, and the code always passes Prefix=requests/<id>/.
+        iam.PolicyStatement(sid="FindMultipartUploads", actions=["s3:ListBucketMultipartUploads"],
+                            resources=[r.evidence_bucket.bucket_arn]),
+        iam.PolicyStatement(sid="ListUploadedParts", actions=["s3:ListMultipartUploadParts"],
+                            resources=[_evidence_objects(r)]),
+        kms_statement(r, ["dynamodb", "sqs"]),
+        s3_key_statement(["kms:GenerateDataKey", "kms:Decrypt"], r),
+    ]
     return statements
 
 
 def deliver_notifications(r: Resources) -> List[iam.PolicyStatement]:
-    notifications = r.queues[r.notifications_queue].queue
     return [
         # The registration an email is about, and the owner's registrations to address a link.
         table_statement(r, "registrations", ["GetItem", "Query"], "ReadRegistrations"),
-        # Links are minted when the email is sent, so a token exists in exactly one email.
+        # Links are minted when the email is sent, so a token exists in exactly one email
+        # (including the owner's "respond" link to a footage request).
         table_statement(r, "tokens", ["PutItem"], "MintLinkTokens"),
+        # The footage request (and the evidence item) an owner's or officer's email is about.
+        table_statement(r, "requests", ["GetItem"], "ReadRequests"),
+        table_statement(r, "evidence", ["GetItem"], "ReadEvidence"),
+        # Officers' addresses are looked up in Cognito when an email goes, never copied.
+        iam.PolicyStatement(sid="LookUpOfficers", actions=["cognito-idp:AdminGetUser"],
+                            resources=[r.officers_pool_arn]),
         iam.PolicyStatement(
             sid="SendAsTheForce",
             actions=["ses:SendRawEmail"],
             resources=[r.ses_identity_arn, r.ses_configuration_set_arn],
             conditions={"StringEquals": {"ses:FromAddress": r.sender_email}},
         ),
-        # What Lambda's event source mapping does with the function's role.
-        iam.PolicyStatement(
-            sid="ConsumeNotifications",
-            actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
-            resources=[notifications.queue_arn],
-        ),
+        _consume(r, r.notifications_queue, "ConsumeNotifications"),
         kms_statement(r, ["dynamodb", "sqs"]),
     ]
 
 
 def housekeeping(r: Resources) -> List[iam.PolicyStatement]:
     # Purges what DynamoDB's TTL removes only eventually: expired pending registrations (and
-    # their stray geo index entries) and expired tokens.
+    # their stray geo index entries) and expired tokens. And, as a backstop for a failed
+    # workflow execution, expires open footage requests past their deadline (a conditional
+    # update) and tells the officer.
     return [
         table_statement(r, "registrations", ["Scan", "DeleteItem"], "PurgeRegistrations"),
         table_statement(r, "geo-index", ["DeleteItem"], "PurgeGeoIndex"),
         table_statement(r, "tokens", ["Scan", "DeleteItem"], "PurgeTokens"),
-        kms_statement(r, ["dynamodb"]),
+        table_statement(r, "requests", ["Scan", "UpdateItem"], "ExpireOverdueRequests"),
+        _send_notifications(r),
+        kms_statement(r, ["dynamodb", "sqs"]),
+    ]
+
+
+def ingest_evidence(r: Resources) -> List[iam.PolicyStatement]:
+    # S3 ObjectCreated → ingest queue → this function: stream the object version to hash it,
+    # record the evidence item (conditional put on a key derived from the object), hold
+    # verified footage (legal hold) or tag quarantined objects, mark the request uploading,
+    # and tell the officer.
+    return [
+        _consume(r, r.ingest_queue, "ConsumeIngest"),
+        iam.PolicyStatement(sid="ReadUploads", actions=["s3:GetObject", "s3:GetObjectVersion"],
+                            resources=[_evidence_objects(r)]),
+        iam.PolicyStatement(
+            sid="HoldOrTagUploads",
+            actions=["s3:PutObjectLegalHold", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+            resources=[_evidence_objects(r)],
+        ),
+        table_statement(r, "evidence", ["GetItem", "PutItem", "UpdateItem"], "RecordEvidence"),
+        table_statement(r, "requests", ["GetItem", "UpdateItem"], "MarkRequestsUploading"),
+        _send_notifications(r),
+        kms_statement(r, ["dynamodb", "sqs"]),
+        # Reading an SSE-KMS object needs Decrypt; legal holds and tags need no key.
+        s3_key_statement(["kms:Decrypt"], r),
+    ]
+
+
+def workflow_events(r: Resources) -> List[iam.PolicyStatement]:
+    # The state machine's messages: keep the waiting task's token on the request (or end the
+    # task at once if the owner already answered), remind, expire (conditional update).
+    return [
+        _consume(r, r.workflow_queue, "ConsumeWorkflow"),
+        table_statement(r, "requests", ["GetItem", "UpdateItem"], "TrackRequests"),
+        _end_waiting_tasks(r),
+        _send_notifications(r),
+        kms_statement(r, ["dynamodb", "sqs"]),
     ]
 
 
@@ -144,7 +262,12 @@ FUNCTIONS: Dict[str, FunctionSpec] = {
     for spec in [
         FunctionSpec("api_handler", "api", api_handler, "Every API Gateway route"),
         FunctionSpec("deliver_notifications", "deliver-notifications", deliver_notifications, "Sends queued emails"),
-        FunctionSpec("housekeeping", "housekeeping", housekeeping, "Hourly purge of expired items"),
+        FunctionSpec("housekeeping", "housekeeping", housekeeping,
+                     "Hourly purge of expired items and expiry of overdue footage requests"),
+        FunctionSpec("ingest_evidence", "ingest-evidence", ingest_evidence,
+                     "Verifies and records each uploaded evidence object"),
+        FunctionSpec("workflow_events", "workflow-events", workflow_events,
+                     "Handles the footage-request state machine's messages"),
     ]
 }
 

@@ -52,6 +52,9 @@ class Settings:
     cognito_threat_protection: bool = True
     # Requests one IP address may make to the public endpoints in 5 minutes (WAF rate rule).
     api_rate_limit_per_ip: int = 100
+    # The same for owners' footage-request pages (/owner/requests/...), which poll while
+    # uploading: about 150 requests in 5 minutes for one owner sending several clips.
+    owner_request_rate_limit_per_ip: int = 1000
 
     @property
     def log_retention(self) -> Any:
@@ -87,6 +90,9 @@ class Settings:
             raise SettingsError("map_center: 'lat,lon'") from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise SettingsError("map_center: out of range")
+        for name in ("api_rate_limit_per_ip", "owner_request_rate_limit_per_ip"):
+            if not 10 <= getattr(self, name) <= 2_000_000_000:
+                raise SettingsError(f"{name}: WAF rate limits are 10 to 2,000,000,000 requests in 5 minutes")
         if self.log_retention_days not in _RETENTION:
             raise SettingsError(f"log_retention_days: one of {sorted(_RETENTION)} (at least a year)")
         return self

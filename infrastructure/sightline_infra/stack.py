@@ -36,10 +36,19 @@ class SightlineStack(Stack):
         tables = Tables(self, "Tables", settings=settings, key=key, specs=specs)
 
         queues = Queues(self, "Queues")
-        # Visibility timeout: six times the consumer's timeout (AWS's advice for Lambda).
+        # Visibility timeout: six times the consumer's timeout (AWS's advice for Lambda; a test
+        # checks it against .chalice/config.json), so a batch still being worked on, and its
+        # retries, are never handed to a second consumer.
         notifications = queues.add("Notifications", queue_name=f"{prefix}-notifications", key=key,
                                    visibility_timeout=Duration.minutes(6))
-        ingest = queues.add("Ingest", queue_name=f"{prefix}-ingest", key=key, visibility_timeout=Duration.minutes(6))
+        # ingest_evidence streams objects of up to 50 GiB to hash them: a 15-minute timeout,
+        # so its messages stay hidden 90 minutes and may be in flight a quarter of an hour
+        # without the backlog alarm firing.
+        ingest = queues.add("Ingest", queue_name=f"{prefix}-ingest", key=key, visibility_timeout=Duration.minutes(90),
+                            backlog_age=Duration.minutes(30))
+        # The footage-request state machine's messages (wait with a task token, remind, expire).
+        workflow_queue = queues.add("Workflow", queue_name=f"{prefix}-workflow", key=key,
+                                    visibility_timeout=Duration.minutes(6))
 
         access_logs = AccessLogBucket(self, "AccessLogs", settings=settings).bucket
         site_bucket = SiteBucket(self, "SiteBucket", settings=settings, access_logs=access_logs).bucket
@@ -74,11 +83,31 @@ class SightlineStack(Stack):
                                                arn_format=ArnFormat.COLON_RESOURCE_NAME))
 
         table_names = {spec.suffix: tables.name(settings, spec.suffix) for spec in specs}
+        # Built before the functions, which start its executions and end its waiting tasks:
+        # it depends on the queues and the key only, so its ARN can be referenced without a cycle.
+        flow = workflow.FootageRequestWorkflow(
+            self,
+            "FootageRequest",
+            settings=settings,
+            asl_file=workflow.ASL_FILE,
+            names=workflow.substitutions(
+                table_names, {name: q.queue.queue_url for name, q in queues.by_name.items()}, prefix
+            ),
+            table_arns={workflow.table_placeholder(s): t.table_arn for s, t in tables.by_suffix.items()},
+            queue_arns={
+                workflow.queue_placeholder(name, prefix): q.queue.queue_arn for name, q in queues.by_name.items()
+            },
+            key=key,
+            region=self.region,
+        )
+        state_machine = flow.state_machine
         environment: Dict[str, str] = {
             "SIGHTLINE_RESOURCE_PREFIX": prefix,
             **{spec.env_var: table_names[spec.suffix] for spec in specs},
             "SIGHTLINE_NOTIFICATIONS_QUEUE": notifications.queue_name,
             "SIGHTLINE_INGEST_QUEUE": ingest.queue_name,
+            "SIGHTLINE_WORKFLOW_QUEUE": workflow_queue.queue_name,
+            "SIGHTLINE_STATE_MACHINE_ARN": state_machine.state_machine_arn,
             "SIGHTLINE_EVIDENCE_BUCKET": evidence.bucket_name,
             "SIGHTLINE_SITE_URL": site_url,
             "SIGHTLINE_SENDER_EMAIL": settings.sender_email,
@@ -98,27 +127,13 @@ class SightlineStack(Stack):
             ses_configuration_set_arn=self.format_arn(service="ses", resource="configuration-set",
                                                       resource_name=mail.configuration_set_name),
             sender_email=settings.sender_email,
+            state_machine_arn=state_machine.state_machine_arn,
+            evidence_bucket=evidence.bucket,
+            officers_pool_arn=officers.pool.user_pool_arn,
+            ingest_queue=ingest.queue_name,
+            workflow_queue=workflow_queue.queue_name,
         )
         api = ChaliceApi(self, "Api", settings=settings, resources=resources, environment=environment, log_key=key)
-
-        state_machine = None
-        if workflow.ASL_FILE.exists():
-            flow = workflow.FootageRequestWorkflow(
-                self,
-                "FootageRequest",
-                settings=settings,
-                asl_file=workflow.ASL_FILE,
-                names=workflow.substitutions(
-                    table_names, {name: q.queue.queue_url for name, q in queues.by_name.items()}, prefix
-                ),
-                table_arns={workflow.table_placeholder(s): t.table_arn for s, t in tables.by_suffix.items()},
-                queue_arns={
-                    workflow.queue_placeholder(name, prefix): q.queue.queue_arn for name, q in queues.by_name.items()
-                },
-                key=key,
-                region=self.region,
-            )
-            state_machine = flow.state_machine
 
         monitoring.watch_functions(api.function_names)
         monitoring.watch_api(f"{prefix}-api", API_GATEWAY_STAGE, f"{prefix}-api", self.region)

@@ -54,7 +54,8 @@ class AccessLogBucket(Construct):
 
 class EvidenceBucket(Construct):
     """Owners' uploads. Private, versioned, Object Lock, KMS, TLS only; CORS for the site
-    alone (presigned POST from the browser); every new object is announced on ``ingest``."""
+    alone (presigned POST, or presigned multipart PUTs, from the browser); every new object is
+    announced on ``ingest``."""
 
     def __init__(
         self,
@@ -82,12 +83,15 @@ class EvidenceBucket(Construct):
             # S3 then demands a checksum header on every upload, which the browser's presigned
             # POST does not send; the ingest handler puts a legal hold on each verified item.
             object_lock_enabled=True,
+            # The owner's page uploads with a presigned POST (small files) or presigned PUTs
+            # of each part (multipart). Its XMLHttpRequests watch upload progress, which makes
+            # browsers send a preflight even for the POST; they set no header of their own
+            # (a Content-Type at most). No exposed headers: the server lists the parts itself.
             cors=[
                 s3.CorsRule(
                     allowed_origins=[site_origin],
-                    allowed_methods=[s3.HttpMethods.POST],
+                    allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.PUT],
                     allowed_headers=["content-type"],
-                    exposed_headers=["ETag"],
                     max_age=600,
                 )
             ],

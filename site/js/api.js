@@ -171,6 +171,26 @@
 
   Sightline.api = { request: request };
 
+  /**
+   * The token an emailed link carries in its fragment (#token=...). The fragment is removed from
+   * the address bar and history at once, so the token is not left behind on a shared device.
+   */
+  Sightline.takeLinkToken = function () {
+    var hash = window.location.hash.replace(/^#/, "");
+    var token = null;
+    if (hash) {
+      try {
+        token = new URLSearchParams(hash).get("token");
+      } catch (e) {
+        token = null;
+      }
+      if (window.history && window.history.replaceState) {
+        window.history.replaceState(null, "", window.location.pathname + window.location.search);
+      }
+    }
+    return token ? token.trim() : null;
+  };
+
   // ------------------------------------------------------------------ errors on forms
 
   /**

@@ -48,20 +48,6 @@
     }
   }
 
-  function takeToken() {
-    var hash = window.location.hash.replace(/^#/, "");
-    if (!hash) return null;
-    var token = null;
-    try {
-      token = new URLSearchParams(hash).get("token");
-    } catch (e) {
-      token = null;
-    }
-    if (window.history && window.history.replaceState) {
-      window.history.replaceState(null, "", window.location.pathname + window.location.search);
-    }
-    return token ? token.trim() : null;
-  }
 
   // ------------------------------------------------------------------ formatting
 
@@ -599,11 +585,11 @@
 
     // A link pasted into this tab only changes the fragment: no page load happens.
     window.addEventListener("hashchange", function () {
-      var next = takeToken();
+      var next = Sightline.takeLinkToken();
       if (next) signIn(next);
     });
 
-    var token = takeToken();
+    var token = Sightline.takeLinkToken();
     if (token) {
       signIn(token);
     } else {

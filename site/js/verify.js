@@ -4,22 +4,6 @@
 
   var Sightline = window.Sightline;
 
-  /** The token from the URL fragment; the fragment is then removed from the address bar and history. */
-  function takeToken() {
-    var hash = window.location.hash.replace(/^#/, "");
-    var token = null;
-    if (hash) {
-      try {
-        token = new URLSearchParams(hash).get("token");
-      } catch (e) {
-        token = null;
-      }
-      if (window.history && window.history.replaceState) {
-        window.history.replaceState(null, "", window.location.pathname + window.location.search);
-      }
-    }
-    return token ? token.trim() : null;
-  }
 
   Sightline.ready(function () {
     var checking = document.getElementById("verify-checking");
@@ -30,7 +14,7 @@
       failed: document.getElementById("verify-failed")
     };
     var retry = document.getElementById("verify-retry");
-    var token = takeToken();
+    var token = Sightline.takeLinkToken();
     var busy = false;
 
     function show(name) {
@@ -75,7 +59,7 @@
 
     // A second link pasted into this tab only changes the fragment: no page load happens.
     window.addEventListener("hashchange", function () {
-      var next = takeToken();
+      var next = Sightline.takeLinkToken();
       if (next) {
         token = next;
         verify();

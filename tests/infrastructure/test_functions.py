@@ -13,9 +13,17 @@ def _functions(cfn) -> Dict[str, Dict[str, Any]]:
     return resources(cfn, "AWS::Serverless::Function")
 
 
+# SQS-driven function → the queue it consumes.
+SQS_FUNCTIONS = {
+    "DeliverNotifications": f"{P}-notifications",
+    "IngestEvidence": f"{P}-ingest",
+    "WorkflowEvents": f"{P}-workflow",
+}
+
+
 def test_functions_run_on_a_supported_runtime_with_limits(cfn):
     functions = _functions(cfn)
-    assert set(functions) == {"APIHandler", "DeliverNotifications", "Housekeeping"}
+    assert set(functions) == {"APIHandler", "Housekeeping", *SQS_FUNCTIONS}
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] in SUPPORTED_RUNTIMES, logical_id
@@ -35,16 +43,33 @@ def test_each_function_has_its_own_role(cfn):
     assert len(set(roles)) == len(roles)
 
 
-def test_sqs_handler_reports_partial_batch_failures(cfn):
-    events = _functions(cfn)["DeliverNotifications"]["Properties"]["Events"]
-    (event,) = events.values()
-    assert event["Type"] == "SQS"
-    props = event["Properties"]
-    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    queue_id = props["Queue"]["Fn::GetAtt"][0]
-    assert cfn["Resources"][queue_id]["Properties"]["QueueName"] == f"{P}-notifications"
-    assert props["ScalingConfig"]["MaximumConcurrency"] <= _functions(cfn)["DeliverNotifications"]["Properties"][
-        "ReservedConcurrentExecutions"]
+def test_sqs_handlers_report_partial_batch_failures(cfn):
+    for logical_id, queue_name in SQS_FUNCTIONS.items():
+        function = _functions(cfn)[logical_id]["Properties"]
+        (event,) = function["Events"].values()
+        assert event["Type"] == "SQS", logical_id
+        props = event["Properties"]
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical_id
+        queue_id = props["Queue"]["Fn::GetAtt"][0]
+        assert cfn["Resources"][queue_id]["Properties"]["QueueName"] == queue_name, logical_id
+        assert props["ScalingConfig"]["MaximumConcurrency"] <= function["ReservedConcurrentExecutions"], logical_id
+
+
+def test_queues_hide_messages_for_six_times_their_consumers_timeout(cfn):
+    """AWS requires visibility >= the function's timeout and advises six times it, so that a
+    batch still being processed (or retried) is never handed to a second consumer."""
+    for logical_id, queue_name in SQS_FUNCTIONS.items():
+        function = _functions(cfn)[logical_id]["Properties"]
+        (event,) = function["Events"].values()
+        queue = cfn["Resources"][event["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
+        assert queue["VisibilityTimeout"] >= 6 * function["Timeout"], logical_id
+
+
+def test_ingest_can_hash_large_uploads_with_modest_concurrency(cfn):
+    ingest = _functions(cfn)["IngestEvidence"]["Properties"]
+    # It streams objects of up to 50 GiB through SHA-256 in constant memory.
+    assert ingest["Timeout"] == 900 and ingest["MemorySize"] >= 512
+    assert ingest["ReservedConcurrentExecutions"] <= 10
 
 
 def test_housekeeping_runs_on_an_eventbridge_schedule(cfn):
@@ -56,6 +81,7 @@ def test_housekeeping_runs_on_an_eventbridge_schedule(cfn):
 def test_function_environment_carries_names_not_secrets(cfn):
     pool_id, _ = only(cfn, "AWS::Cognito::UserPool")
     client_id, _ = only(cfn, "AWS::Cognito::UserPoolClient")
+    machine_id, _ = only(cfn, "AWS::StepFunctions::StateMachine")
     for function in _functions(cfn).values():
         env = function["Properties"]["Environment"]["Variables"]
         assert env["SIGHTLINE_SITE_URL"] == SITE_ORIGIN
@@ -64,6 +90,12 @@ def test_function_environment_carries_names_not_secrets(cfn):
         assert env["SIGHTLINE_USER_POOL_ID"] == {"Ref": pool_id}
         assert env["SIGHTLINE_USER_POOL_CLIENT_ID"] == {"Ref": client_id}
         assert pool_id in set(refs(env["SIGHTLINE_JWKS_URL"]))
+        assert env["SIGHTLINE_STATE_MACHINE_ARN"] == {"Ref": machine_id}
+        assert env["SIGHTLINE_WORKFLOW_QUEUE"] == f"{P}-workflow"
+        assert env["SIGHTLINE_INGEST_QUEUE"] == f"{P}-ingest"
+        assert env["SIGHTLINE_REQUESTS_TABLE"] == f"{P}-requests"
+        assert env["SIGHTLINE_EVIDENCE_TABLE"] == f"{P}-evidence"
+        assert f"{P}-evidence-" in str(env["SIGHTLINE_EVIDENCE_BUCKET"])
         assert not any(word in name for name in env for word in ("SECRET", "PASSWORD", "KEY"))
 
 
@@ -119,12 +151,22 @@ def test_waf_guards_the_api_stage(cfn):
                if "ManagedRuleGroupStatement" in r["Statement"]}
     assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
             "AWSManagedRulesAmazonIpReputationList"} <= managed
-    (rate,) = [r for r in props["Rules"] if "RateBasedStatement" in r["Statement"]]
-    statement = rate["Statement"]["RateBasedStatement"]
-    assert statement["AggregateKeyType"] == "IP" and "Block" in rate["Action"]
-    scoped = {s["ByteMatchStatement"]["SearchString"]
-              for s in statement["ScopeDownStatement"]["OrStatement"]["Statements"]}
-    assert {"/registrations", "/owner/", "/api/registrations", "/api/owner/"} == scoped
+    rates = {r["Name"]: r for r in props["Rules"] if "RateBasedStatement" in r["Statement"]}
+    assert set(rates) == {"public-endpoints-per-ip", "owner-requests-per-ip"}
+    for rule in rates.values():
+        assert rule["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP" and "Block" in rule["Action"]
+
+    def paths(or_statement):
+        return {s["ByteMatchStatement"]["SearchString"] for s in or_statement["OrStatement"]["Statements"]}
+
+    public = rates["public-endpoints-per-ip"]["Statement"]["RateBasedStatement"]
+    matches, excluded = public["ScopeDownStatement"]["AndStatement"]["Statements"]
+    assert paths(matches) == {"/registrations", "/owner/", "/api/registrations", "/api/owner/"}
+    # An owner's footage-request page polls while uploading: its own, larger budget.
+    owner = rates["owner-requests-per-ip"]["Statement"]["RateBasedStatement"]
+    assert paths(excluded["NotStatement"]["Statement"]) == paths(owner["ScopeDownStatement"]) == {
+        "/owner/requests/", "/api/owner/requests/"}
+    assert public["Limit"] < owner["Limit"]
     _, association = only(cfn, "AWS::WAFv2::WebACLAssociation")
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     assert "${RestAPI.Stage}" in association["Properties"]["ResourceArn"]["Fn::Sub"]
@@ -156,27 +198,138 @@ def _table_id(cfn, suffix: str) -> str:
     return logical_id
 
 
+def _queue_id(cfn, name: str) -> str:
+    (logical_id,) = [k for k, v in resources(cfn, "AWS::SQS::Queue").items()
+                     if v["Properties"]["QueueName"] == f"{P}-{name}"]
+    return logical_id
+
+
+def _granted(policies: list, prefix: str) -> set:
+    return {a for s in policies for a in as_list(s["Action"]) if a.startswith(prefix)}
+
+
+def _statements_with(policies: list, action: str) -> list:
+    return [s for s in policies if action in as_list(s["Action"])]
+
+
+def _evidence_resources(cfn, policies: list, actions: set) -> set:
+    """What the statements granting any of ``actions`` name, as text ("<bucket>", "<bucket>/requests/*")."""
+    bucket_id, _ = _evidence_bucket(cfn)
+    found = set()
+    for statement in policies:
+        if not actions & set(as_list(statement["Action"])):
+            continue
+        for resource in as_list(statement["Resource"]):
+            if resource == {"Fn::GetAtt": [bucket_id, "Arn"]}:
+                found.add("<bucket>")
+            else:
+                parts = resource["Fn::Join"][1]
+                assert parts[0] == {"Fn::GetAtt": [bucket_id, "Arn"]}, resource
+                found.add("<bucket>" + "".join(parts[1:]))
+    return found
+
+
+def _evidence_bucket(cfn):
+    (found,) = [(k, v) for k, v in resources(cfn, "AWS::S3::Bucket").items()
+                if f"{P}-evidence-" in str(v["Properties"]["BucketName"])]
+    return found
+
+
+def _kms_through(policies: list, service: str) -> set:
+    return {a for s in policies if any(a.startswith("kms:") for a in as_list(s["Action"]))
+            and f"{service}.eu-west-2.amazonaws.com" in as_list(s["Condition"]["StringEquals"]["kms:ViaService"])
+            for a in as_list(s["Action"])}
+
+
 def test_each_function_gets_only_what_its_code_uses(cfn):
     policies = _function_policies(cfn)
-    registrations, tokens, geo = (_table_id(cfn, s) for s in ("registrations", "tokens", "geo-index"))
+    registrations, tokens, geo, requests, evidence, audit = (
+        _table_id(cfn, s) for s in ("registrations", "tokens", "geo-index", "requests", "evidence", "audit"))
+    notifications, ingest_queue, workflow_queue = (_queue_id(cfn, q) for q in ("notifications", "ingest", "workflow"))
+    machine_id, _ = only(cfn, "AWS::StepFunctions::StateMachine")
+    pool_id, _ = only(cfn, "AWS::Cognito::UserPool")
+    send = {"sqs:SendMessage", "sqs:GetQueueUrl"}
+    consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 
     deliver = policies["DeliverNotifications"]
     assert _actions_on(deliver, registrations) == {"dynamodb:GetItem", "dynamodb:Query"}
     assert _actions_on(deliver, tokens) == {"dynamodb:PutItem"}
-    (ses,) = [s for s in deliver if "ses:SendRawEmail" in as_list(s["Action"])]
+    assert _actions_on(deliver, requests) == {"dynamodb:GetItem"}
+    assert _actions_on(deliver, evidence) == {"dynamodb:GetItem"}
+    (ses,) = _statements_with(deliver, "ses:SendRawEmail")
     assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": CONTEXT["sender_email"]}}
-    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"} <= {
-        a for s in deliver for a in as_list(s["Action"]) if a.startswith("sqs:")}
+    assert _actions_on(deliver, notifications) == consume
+    (cognito,) = [s for s in deliver if _granted([s], "cognito-idp:")]
+    assert as_list(cognito["Action"]) == ["cognito-idp:AdminGetUser"]
+    assert cognito["Resource"] == {"Fn::GetAtt": [pool_id, "Arn"]}
+    assert not _granted(deliver, "s3:") and not _granted(deliver, "states:")
 
     housekeeping = policies["Housekeeping"]
     assert _actions_on(housekeeping, registrations) == {"dynamodb:Scan", "dynamodb:DeleteItem"}
     assert _actions_on(housekeeping, geo) == {"dynamodb:DeleteItem"}
     assert _actions_on(housekeeping, tokens) == {"dynamodb:Scan", "dynamodb:DeleteItem"}
-    assert not any(a.startswith(("sqs:", "ses:")) for s in housekeeping for a in as_list(s["Action"]))
+    assert _actions_on(housekeeping, requests) == {"dynamodb:Scan", "dynamodb:UpdateItem"}
+    assert _actions_on(housekeeping, notifications) == send
+    assert _granted(housekeeping, "sqs:") == send
+    assert not _granted(housekeeping, "ses:") and not _granted(housekeeping, "s3:")
+
+    ingest = policies["IngestEvidence"]
+    assert _actions_on(ingest, ingest_queue) == consume
+    assert _actions_on(ingest, evidence) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert _actions_on(ingest, requests) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert _actions_on(ingest, notifications) == send
+    assert _granted(ingest, "dynamodb:") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert _granted(ingest, "s3:") == {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectLegalHold",
+                                       "s3:PutObjectTagging", "s3:PutObjectVersionTagging"}
+    assert _evidence_resources(cfn, ingest, _granted(ingest, "s3:")) == {"<bucket>/requests/*"}
+    assert _kms_through(ingest, "s3") == {"kms:Decrypt"}
+    assert not _granted(ingest, "states:") and not _granted(ingest, "ses:")
+
+    flow = policies["WorkflowEvents"]
+    assert _actions_on(flow, workflow_queue) == consume
+    assert _actions_on(flow, requests) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert _granted(flow, "dynamodb:") == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert _actions_on(flow, notifications) == send
+    assert _actions_on(flow, machine_id) == {"states:SendTaskSuccess"}
+    assert _granted(flow, "states:") == {"states:SendTaskSuccess"}
+    assert not _granted(flow, "s3:") and not _granted(flow, "ses:")
 
     api = policies["APIHandler"]
-    assert {"sqs:SendMessage", "sqs:GetQueueUrl"} <= {a for s in api for a in as_list(s["Action"])}
-    assert not any(a.startswith("ses:") or a == "dynamodb:Scan" for s in api for a in as_list(s["Action"]))
+    assert _actions_on(api, notifications) == send
+    assert _granted(api, "sqs:") == send
+    assert not _granted(api, "ses:") and "dynamodb:Scan" not in _granted(api, "dynamodb:")
+    assert _actions_on(api, requests) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                                          "dynamodb:Query", "dynamodb:DescribeTable"}
+    # Evidence items are written by ingest_evidence alone.
+    assert _actions_on(api, evidence) == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable"}
+    assert _actions_on(api, machine_id) == {"states:StartExecution", "states:SendTaskSuccess"}
+    assert _granted(api, "states:") == {"states:StartExecution", "states:SendTaskSuccess"}
+    # Presigned POST / multipart upload for owners and presigned GET for officers, under
+    # requests/ only; listing multipart uploads is a bucket-level action.
+    assert _granted(api, "s3:") == {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion",
+                                    "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts"}
+    assert _evidence_resources(cfn, api, _granted(api, "s3:") - {"s3:ListBucketMultipartUploads"}) == {
+        "<bucket>/requests/*"}
+    assert _evidence_resources(cfn, api, {"s3:ListBucketMultipartUploads"}) == {"<bucket>"}
+    assert _kms_through(api, "s3") == {"kms:GenerateDataKey", "kms:Decrypt"}
+
+    # Indexes are named only where the code queries them (by-case, by-request), never for a Scan.
+    for table, index in ((requests, "by-case"), (evidence, "by-request")):
+        (statement,) = [s for s in api if table in set(refs(s["Resource"]))]
+        assert any(f"/index/{index}" in str(r) for r in as_list(statement["Resource"])), index
+    for statement in _statements_with(housekeeping, "dynamodb:Scan"):
+        assert not any("/index/" in str(r) for r in as_list(statement["Resource"]))
+
+
+def test_no_role_may_destroy_or_unprotect_evidence(cfn):
+    """Object Lock keeps originals; no role may delete versions, lift holds or bypass retention."""
+    forbidden = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:BypassGovernanceRetention",
+                 "s3:PutBucketObjectLockConfiguration", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration",
+                 "s3:PutObjectAcl"}
+    for logical_id, role in resources(cfn, "AWS::IAM::Role").items():
+        granted = {a for p in role["Properties"].get("Policies", []) for s in statements(p["PolicyDocument"])
+                   for a in as_list(s["Action"])}
+        assert not granted & forbidden, logical_id
 
 
 def test_audit_log_is_append_only_for_every_role(cfn):

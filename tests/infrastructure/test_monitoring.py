@@ -14,7 +14,12 @@ def test_alarms_cover_functions_api_and_queues(cfn):
         name = function["Properties"]["FunctionName"]
         assert {f"{name}-errors", f"{name}-throttles"} <= set(alarms), name
     p = CONTEXT["prefix"]
-    assert {f"{p}-api-5xx", f"{p}-notifications-dlq-not-empty", f"{p}-ingest-dlq-not-empty"} <= set(alarms)
+    assert {f"{p}-api-5xx", f"{p}-footage-request-failed"} <= set(alarms)
+    for queue in ("notifications", "ingest", "workflow"):
+        assert {f"{p}-{queue}-dlq-not-empty", f"{p}-{queue}-backlog"} <= set(alarms), queue
+    # ingest_evidence may hold a message for its whole 15-minute timeout: the backlog alarm
+    # must not fire on one long hash.
+    assert alarms[f"{p}-ingest-backlog"]["Threshold"] > 900
 
 
 def test_every_alarm_notifies_the_alarm_topic_which_emails_on_call(cfn):

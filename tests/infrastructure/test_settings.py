@@ -18,11 +18,13 @@ def _settings(**overrides):
 
 
 def test_context_values_are_read():
-    settings = _settings(log_retention_days="731", cognito_threat_protection="false")
+    settings = _settings(log_retention_days="731", cognito_threat_protection="false",
+                         owner_request_rate_limit_per_ip="2000")
     assert settings.site_domain == CONTEXT["site_domain"]
     assert settings.log_retention_days == 731
     assert settings.cognito_threat_protection is False
     assert settings.sender_domain == "cameras.example-police.uk"
+    assert settings.owner_request_rate_limit_per_ip == 2000
 
 
 @pytest.mark.parametrize(
@@ -34,6 +36,7 @@ def test_context_values_are_read():
         {"prefix": "Sightline_Prod"},
         {"tile_url": "http://tiles.example.org/{z}/{x}/{y}.png"},
         {"log_retention_days": "30"},
+        {"owner_request_rate_limit_per_ip": "5"},  # WAF's smallest rate limit is 10
     ],
 )
 def test_bad_context_is_refused(overrides):

@@ -46,7 +46,10 @@ def test_evidence_bucket(cfn):
     assert key_id in set(refs(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]))
     (cors,) = props["CorsConfiguration"]["CorsRules"]
     assert cors["AllowedOrigins"] == [SITE_ORIGIN]
-    assert cors["AllowedMethods"] == ["POST"]
+    # Presigned POST for small files, presigned PUT of each part for multipart uploads.
+    assert sorted(cors["AllowedMethods"]) == ["POST", "PUT"]
+    assert [h.lower() for h in cors["AllowedHeaders"]] == ["content-type"]
+    assert "ExposedHeaders" not in cors  # the server lists the parts (and their ETags) itself
     (notification,) = props["NotificationConfiguration"]["QueueConfigurations"]
     assert notification["Event"] == "s3:ObjectCreated:*"
     queue_id = notification["Queue"]["Fn::GetAtt"][0]
@@ -66,7 +69,9 @@ def test_every_queue_has_a_dead_letter_queue_encryption_and_alarms(cfn):
                for a in alarms for d in a["Properties"].get("Dimensions", [])
                if d["Name"] == "QueueName" and isinstance(d["Value"], dict)}
     work_queues = [k for k, q in queues.items() if not q["Properties"]["QueueName"].endswith("-dlq")]
-    assert len(work_queues) >= 2
+    assert {queues[k]["Properties"]["QueueName"] for k in work_queues} == {
+        f"{P}-notifications", f"{P}-ingest", f"{P}-workflow"}
+    assert len(queues) == 2 * len(work_queues)
     for logical_id in work_queues:
         props = queues[logical_id]["Properties"]
         dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]

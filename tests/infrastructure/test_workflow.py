@@ -1,12 +1,15 @@
-"""The footage-request state machine: built from its ASL file once that file exists, with a
-role derived from the definition's Task states."""
+"""The footage-request state machine: built from its ASL file, with a role derived from the
+definition's Task states."""
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
 
-from .conftest import INFRASTRUCTURE, assert_least_privilege, resources
+from .conftest import CONTEXT, INFRASTRUCTURE, as_list, assert_least_privilege, only, resources, statements
+
+P = CONTEXT["prefix"]
 
 sys.path.insert(0, str(INFRASTRUCTURE))
 
@@ -81,10 +84,19 @@ def test_substitution_names():
     assert names == {"GeoIndexTable": "p-geo-index", "NotificationsQueueUrl": "https://q"}
 
 
-@pytest.mark.skipif(not workflow.ASL_FILE.exists(), reason="the footage-request change adds the ASL file")
+def _queue_id(cfn, name: str) -> str:
+    (logical_id,) = [k for k, v in resources(cfn, "AWS::SQS::Queue").items()
+                     if v["Properties"]["QueueName"] == f"{P}-{name}"]
+    return logical_id
+
+
 def test_state_machine_is_built_from_the_asl_file_with_logging(cfn):
     (machine,) = resources(cfn, "AWS::StepFunctions::StateMachine").values()
     props = machine["Properties"]
+    assert props["StateMachineName"] == f"{P}-footage-request"
+    # Inline: what is deployed is the file the service tests execute.
+    assert json.loads(props["DefinitionString"]) == json.loads(workflow.ASL_FILE.read_text())
+    assert props["DefinitionSubstitutions"] == {"WorkflowQueueUrl": {"Ref": _queue_id(cfn, "workflow")}}
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
     assert props["TracingConfiguration"] == {"Enabled": True}
@@ -92,8 +104,23 @@ def test_state_machine_is_built_from_the_asl_file_with_logging(cfn):
     assert any(n.endswith("footage-request-failed") for n in names)
 
 
+def test_state_machine_role_may_only_send_to_the_workflow_queue(cfn):
+    (machine,) = resources(cfn, "AWS::StepFunctions::StateMachine").values()
+    role = cfn["Resources"][machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]]
+    found = [s for p in role["Properties"]["Policies"] for s in statements(p["PolicyDocument"])]
+    key_id, _ = only(cfn, "AWS::KMS::Key")
+    assert {"Action": "sqs:SendMessage", "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [_queue_id(cfn, "workflow"), "Arn"]}} in found
+    (kms,) = [s for s in found if "kms:GenerateDataKey" in as_list(s["Action"])]
+    assert kms["Resource"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": ["sqs.eu-west-2.amazonaws.com"]}}
+    actions = {a for s in found for a in as_list(s["Action"])}
+    assert actions == {"sqs:SendMessage", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"}
+    assert_least_privilege(cfn)
+
+
 def test_workflow_construct_builds_a_logged_traced_machine_with_its_own_role(tmp_path):
-    """The construct itself, on a sample definition, until the real ASL file exists."""
+    """The construct itself, on a sample definition with a DynamoDB task (which the real one lacks)."""
     import json
 
     import aws_cdk as cdk

@@ -388,7 +388,7 @@ def test_housekeeping_purges_expired_unverified_registrations_and_tokens(client,
     )).payload
 
     # Ada's unverified registration and its unused link go; Bob's verified one stays
-    assert result == {"expired_registrations": 1, "expired_tokens": 1}
+    assert result == {"expired_registrations": 1, "expired_tokens": 1, "expired_requests": 0}
     assert [r.status for r in Registration.scan()] == ["active"]
     assert list(LinkToken.scan()) == []
 

@@ -20,4 +20,34 @@ def test_the_sample_sqs_event_sends_a_manage_link(client, outbox):
 
 def test_the_sample_schedule_event_runs_housekeeping(client):
     result = client.lambda_.invoke("housekeeping", load("schedule_housekeeping.json")).payload
-    assert result == {"expired_registrations": 0, "expired_tokens": 0}
+    assert result == {"expired_registrations": 0, "expired_tokens": 0, "expired_requests": 0}
+
+
+def test_the_sample_s3_event_is_ingested_from_its_key(client, footage):
+    # Given the object the sample event names, stored for no request we know of
+    import boto3
+
+    from chalicelib.config import get_config
+    from chalicelib.models import EvidenceItem
+    from tests.conftest import REGION
+
+    event = load("sqs_s3_object_created.json")
+    s3_record = json.loads(event["Records"][0]["body"])["Records"][0]
+    boto3.client("s3", region_name=REGION).put_object(
+        Bucket=get_config().evidence_bucket, Key=s3_record["s3"]["object"]["key"], Body=b"\x00\x00\x00\x20ftypisom" + b"\x00" * 64,
+        ContentType="video/mp4",
+    )
+    # When it is delivered
+    assert client.lambda_.invoke("ingest_evidence", event).payload == {"batchItemFailures": []}
+    # Then it is hashed, recorded and quarantined (never shown to an officer)
+    [item] = list(EvidenceItem.scan())
+    assert item.status == "quarantined" and item.problem == "This file does not belong to any request."
+    assert item.filename == "front-door.mp4" and len(item.sha256) == 64
+
+
+def test_the_sample_state_machine_input_is_what_a_request_starts_with():
+    sample = load("state_machine_input.json")
+    assert set(sample) == {"request_id", "reminder_after_s", "deadline_after_reminder_s"}
+    asl = json.loads((EVENTS.parent / "infrastructure" / "state_machines" / "footage_request.asl.json").read_text())
+    paths = {state.get("TimeoutSecondsPath") for state in asl["States"].values()} - {None}
+    assert paths == {"$.reminder_after_s", "$.deadline_after_reminder_s"}

@@ -1,0 +1,241 @@
+"""Evidence: what owners uploaded, verified on arrival, and officers' audited downloads.
+
+S3 ObjectCreated → SQS → :func:`ingest_record`: the object is streamed (constant memory) to
+compute its SHA-256 and checked again for size and type (by its first bytes: presigned POST
+conditions are enforced by S3 but not by the local emulator, and a content type is only a
+claim). Each object version becomes one evidence item whose id is derived from the object,
+so a redelivered event finds the item it made and only finishes what was left undone.
+Objects that fail the checks are quarantined: recorded, tagged, never shown to officers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import unquote, unquote_plus
+
+from pydantic import Field, field_validator
+from pynamodb.exceptions import PutError
+
+from chalicelib import audit, footage_requests, uploads
+from chalicelib.auth import Officer
+from chalicelib.config import Config
+from chalicelib.errors import NotFound
+from chalicelib.models import EvidenceItem
+from chalicelib.registrations import Notify
+from chalicelib.validation import Schema, clean_text, parse
+
+ACCEPTED = "accepted"
+QUARANTINED = "quarantined"
+CHUNK_BYTES = 1024 * 1024
+HEAD_BYTES = 64
+
+# First bytes of what owners may send, by declared type. DVR exports declared as
+# application/octet-stream are proprietary containers; those are refused only when their first
+# bytes say they are something dangerous instead.
+_VIDEO_ISO = (b"ftyp",)  # MP4 / MOV / 3GP: "ftyp" at offset 4
+_SIGNATURES = {
+    "video/mp4": lambda head: head[4:8] in _VIDEO_ISO,
+    "video/quicktime": lambda head: head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"),
+    "video/x-msvideo": lambda head: head[:4] == b"RIFF" and head[8:12] == b"AVI ",
+    "video/avi": lambda head: head[:4] == b"RIFF" and head[8:12] == b"AVI ",
+    "video/3gpp": lambda head: head[4:8] in _VIDEO_ISO,
+    "video/mpeg": lambda head: head[:3] == b"\x00\x00\x01" or head[:1] == b"\x47",
+    "video/x-ms-asf": lambda head: head[:4] == b"\x30\x26\xb2\x75",
+    "video/x-ms-wmv": lambda head: head[:4] == b"\x30\x26\xb2\x75",
+    "video/x-matroska": lambda head: head[:4] == b"\x1a\x45\xdf\xa3",
+    "video/webm": lambda head: head[:4] == b"\x1a\x45\xdf\xa3",
+    "video/mp2t": lambda head: head[:1] == b"\x47",
+    "image/jpeg": lambda head: head[:3] == b"\xff\xd8\xff",
+    "image/png": lambda head: head[:8] == b"\x89PNG\r\n\x1a\n",
+}
+_DANGEROUS = (
+    b"MZ",  # Windows executables
+    b"\x7fELF",
+    b"#!",
+    b"%PDF",
+    b"PK\x03\x04",  # zip archives (and office documents)
+    b"<!doctype",
+    b"<html",
+    b"<script",
+    b"<?xml",
+    b"<svg",
+)
+
+
+class DownloadIn(Schema):
+    reason: str = Field(min_length=3, max_length=500)
+
+    _reason = field_validator("reason")(clean_text)
+
+
+def evidence_id_for(bucket: str, key: str, version: str) -> str:
+    return "e" + hashlib.sha256(f"{bucket}/{key}#{version}".encode()).hexdigest()[:24]
+
+
+def ingest_batch(event: Dict[str, Any], *, s3: Any, config: Config, notify: Notify, now: datetime) -> Dict[str, Any]:
+    """An SQS batch of S3 notifications; failed records go back for retry on their own."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    def record_handler(record: Any) -> None:
+        for s3_record in json.loads(record.body).get("Records", []):  # s3:TestEvent has none
+            if str(s3_record.get("eventName", "")).startswith("ObjectCreated"):
+                ingest_record(s3_record, s3=s3, config=config, notify=notify, now=now)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=BatchProcessor(EventType.SQS))
+
+
+def ingest_record(record: Dict[str, Any], *, s3: Any, config: Config, notify: Notify, now: datetime) -> EvidenceItem:
+    bucket = record["s3"]["bucket"]["name"]
+    key = unquote_plus(record["s3"]["object"]["key"])
+    version = record["s3"]["object"].get("versionId") or record["s3"]["object"].get("eTag") or "unversioned"
+    evidence_id = evidence_id_for(bucket, key, version)
+    try:
+        item = EvidenceItem.get(evidence_id, consistent_read=True)
+    except EvidenceItem.DoesNotExist:
+        item = _verify_and_record(evidence_id, bucket, key, record, s3=s3, config=config, now=now)
+    if item.status == ACCEPTED:
+        footage_requests.mark_uploading(item.request_id, now)
+        if not item.officer_notified:
+            notify({"type": "footage_received", "evidence_id": evidence_id})
+            item.update(actions=[EvidenceItem.officer_notified.set(True)])
+    return item
+
+
+def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
+    """A short-lived link to one verified item, written to the audit log as a disclosure first."""
+    data = parse(DownloadIn, payload)
+    item = _find(evidence_id)
+    request = footage_requests.find(item.request_id)
+    if item.status != ACCEPTED or request is None:
+        raise NotFound("There is no such evidence.")
+    audit.record(
+        officer, "download_evidence", case_ref=request.case_ref, reason=data.reason, now=now,
+        registration_ids=[request.registration_id],
+        detail={"evidence_id": evidence_id, "request_id": item.request_id, "sha256": item.sha256},
+    )
+    params = {
+        "Bucket": config.evidence_bucket,
+        "Key": item.key,
+        "ResponseContentDisposition": _attachment(item.filename),
+        "ResponseContentType": item.content_type,
+    }
+    if item.version_id:
+        params["VersionId"] = item.version_id
+    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=config.download_url_ttl_s)
+    return {
+        "url": url,
+        "expires_in": config.download_url_ttl_s,
+        "filename": item.filename,
+        "size": int(item.size),
+        "sha256": item.sha256,
+    }
+
+
+def get(evidence_id: str) -> EvidenceItem:
+    return _find(evidence_id)
+
+
+def sha256_of(body: Any) -> Tuple[str, int, bytes]:
+    """(hex SHA-256, size, first bytes) of a stream, read in fixed chunks: constant memory."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    for chunk in iter(lambda: body.read(CHUNK_BYTES), b""):
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size, head
+
+
+def type_problem(content_type: str, head: bytes, config: Config) -> Optional[str]:
+    """Why these first bytes do not fit the declared type, or None."""
+    if content_type not in config.allowed_content_types:
+        return f"Files of type {content_type!r} cannot be accepted."
+    lowered = head[:16].lower()
+    if any(lowered.startswith(sig.lower()) for sig in _DANGEROUS):
+        return "This file is not a video or a photo."
+    check = _SIGNATURES.get(content_type)
+    if check is not None and not check(head):
+        return "This file's contents do not match its type; it may be damaged or renamed."
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> EvidenceItem:
+    parts = uploads.parse_key(key)
+    version_id = record["s3"]["object"].get("versionId")
+    get_args = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+    obj = s3.get_object(**get_args)
+    content_type = (obj.get("ContentType") or "application/octet-stream").split(";", 1)[0].strip().lower()
+    digest, size, head = sha256_of(obj["Body"])
+    filename = unquote((obj.get("Metadata") or {}).get("original-filename") or parts.get("filename") or key.rsplit("/", 1)[-1])
+    problem = None
+    if not parts or footage_requests.find(parts["request_id"]) is None:
+        problem = "This file does not belong to any request."
+    elif size == 0:
+        problem = "This file is empty."
+    elif size > config.max_multipart_bytes:
+        problem = "This file is larger than Sightline accepts."
+    else:
+        problem = type_problem(content_type, head, config)
+    status = QUARANTINED if problem else ACCEPTED
+    item = EvidenceItem(
+        evidence_id,
+        request_id=parts.get("request_id", "unknown"),
+        key=key,
+        version_id=version_id,
+        filename=filename[:255],
+        size=size,
+        content_type=content_type,
+        sha256=digest,
+        uploaded_at=now,
+        status=status,
+        problem=problem,
+        officer_notified=False,
+    )
+    try:
+        item.save(condition=EvidenceItem.evidence_id.does_not_exist())
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return EvidenceItem.get(evidence_id, consistent_read=True)  # a concurrent delivery won
+    _mark_object(s3, get_args, status)
+    return item
+
+
+def _mark_object(s3: Any, get_args: Dict[str, str], status: str) -> None:
+    """Hold verified footage against deletion; tag quarantined objects for review."""
+    if status == ACCEPTED:
+        try:
+            s3.put_object_legal_hold(**get_args, LegalHold={"Status": "ON"})
+        except s3.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("InvalidRequest", "NotImplemented"):
+                raise  # a bucket without Object Lock (some local set-ups) has no legal holds
+    else:
+        s3.put_object_tagging(**get_args, Tagging={"TagSet": [{"Key": "sightline-quarantine", "Value": "true"}]})
+
+
+def _attachment(filename: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = uploads.safe_filename(filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def _find(evidence_id: str) -> EvidenceItem:
+    missing = NotFound("There is no such evidence.")
+    if not isinstance(evidence_id, str) or not evidence_id.startswith("e") or len(evidence_id) != 25:
+        raise missing
+    try:
+        return EvidenceItem.get(evidence_id)
+    except EvidenceItem.DoesNotExist:
+        raise missing from None
+
+
+def for_request(request_id: str) -> List[EvidenceItem]:
+    return list(EvidenceItem.by_request.query(request_id))

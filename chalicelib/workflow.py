@@ -1,0 +1,126 @@
+"""The footage-request timer: one Step Functions execution per request.
+
+The state machine (``infrastructure/state_machines/footage_request.asl.json``) only waits and
+sends messages to the workflow queue; this module starts executions, ends them when the owner
+answers (by completing the execution's current task token), and handles its messages:
+
+- ``waiting``: the execution is waiting on a new task token: keep it on the request, or, if
+  the owner has already answered, complete it at once (the answer may have come first);
+- ``remind``: half-way to the deadline: remind an owner who has not answered;
+- ``expire``: the deadline: mark the request expired (conditionally: a late answer and the
+  expiry cannot both win) and tell the officer.
+"""
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any, Dict, Optional
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import footage_requests
+from chalicelib.models import FootageRequest
+from chalicelib.registrations import Notify
+
+# Answers for a task token that is no longer waiting: nothing to do.
+_FINISHED_TOKEN_ERRORS = {"InvalidToken", "TaskTimedOut", "TaskDoesNotExist"}
+
+
+class Workflow:
+    def __init__(self, sfn: Any, state_machine_arn: str):
+        self._sfn = sfn
+        self._arn = state_machine_arn
+
+    def start(self, item: FootageRequest, now: datetime) -> None:
+        """Start the request's execution, named by its id so a retried start is harmless."""
+        reminder_after = max(1, math.ceil((item.reminder_at - now).total_seconds()))
+        deadline_after = max(1, math.ceil((item.deadline - item.reminder_at).total_seconds()))
+        try:
+            self._sfn.start_execution(
+                stateMachineArn=self._arn,
+                name=item.request_id,
+                input=json.dumps(
+                    {
+                        "request_id": item.request_id,
+                        "reminder_after_s": reminder_after,
+                        "deadline_after_reminder_s": deadline_after,
+                    }
+                ),
+            )
+        except self._sfn.exceptions.ExecutionAlreadyExists:
+            pass
+
+    def answered(self, item: FootageRequest) -> None:
+        """End the execution of an answered request, if it is waiting on a token now."""
+        if item.task_token:
+            self.finish(item.task_token, item.status)
+
+    def finish(self, task_token: str, status: str) -> None:
+        try:
+            self._sfn.send_task_success(taskToken=task_token, output=json.dumps({"status": status}))
+        except self._sfn.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _FINISHED_TOKEN_ERRORS:
+                raise
+
+
+def handle(message: Dict[str, Any], *, workflow: Workflow, notify: Notify, now: datetime) -> None:
+    request_id = message["request_id"]
+    stage = message["stage"]
+    item = footage_requests.find(request_id)
+    if item is None:
+        if stage == "waiting":
+            workflow.finish(message["task_token"], "missing")
+        return
+    if stage == "waiting":
+        _keep_token(item, message["task_token"], workflow)
+    elif stage == "remind":
+        if item.status in footage_requests.OPEN:
+            notify({"type": "footage_reminder", "request_id": request_id})
+    elif stage == "expire":
+        if footage_requests.expire(request_id, now):
+            notify({"type": "footage_expired", "request_id": request_id})
+    else:
+        raise ValueError(f"unknown workflow stage {stage!r}")
+
+
+def handle_batch(event: Dict[str, Any], *, notify: Notify, now: datetime) -> Dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    flow = get_workflow()
+
+    def record_handler(record: Any) -> None:
+        handle(json.loads(record.body), workflow=flow, notify=notify, now=now)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=BatchProcessor(EventType.SQS))
+
+
+def _keep_token(item: FootageRequest, task_token: str, workflow: Workflow) -> None:
+    try:
+        item.update(
+            actions=[FootageRequest.task_token.set(task_token)],
+            condition=FootageRequest.status.is_in(*footage_requests.OPEN),
+        )
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        item.refresh(consistent_read=True)
+        workflow.finish(task_token, item.status)  # answered before the timer got here
+
+
+_WORKFLOW: Optional[Workflow] = None
+
+
+def get_workflow() -> Workflow:
+    global _WORKFLOW
+    if _WORKFLOW is None:
+        from chalicelib import clients
+        from chalicelib.config import get_config
+
+        _WORKFLOW = Workflow(clients.client("stepfunctions"), get_config().state_machine_arn)
+    return _WORKFLOW
+
+
+def reset() -> None:
+    global _WORKFLOW
+    _WORKFLOW = None
