@@ -185,6 +185,25 @@ def owner_view(request_id: str, config: Config, now: datetime) -> Dict[str, Any]
     }
 
 
+def for_owner_export(registration_ids: List[str]) -> List[Dict[str, Any]]:
+    """The requests made to these registrations and what was uploaded, for the owner's export."""
+    exported = []
+    for registration_id in registration_ids:
+        for item in FootageRequest.by_registration.query(registration_id):
+            exported.append({
+                "request_id": item.request_id,
+                "registration_id": registration_id,
+                "case_ref": item.case_ref,
+                "status": item.status,
+                "incident": {"from": iso(item.incident_from), "to": iso(item.incident_to), "summary": item.summary},
+                "deadline": iso(item.deadline),
+                "answered_at": iso(item.answered_at) if item.answered_at else None,
+                "decline_reason": item.decline_reason,
+                "uploads": [evidence_view(e) for e in _evidence(item.request_id)],
+            })
+    return exported
+
+
 def open_for_upload(request_id: str, now: datetime) -> FootageRequest:
     """The request, if its owner may still upload to it; 410 otherwise."""
     item = _find(request_id)

@@ -234,6 +234,17 @@ class RequestsByCase(GlobalSecondaryIndex):
     request_id = UnicodeAttribute(range_key=True)
 
 
+class RequestsByRegistration(GlobalSecondaryIndex):
+    """GSI ``by-registration``. PK: ``registration_id``; SK: ``request_id`` (an owner's export)."""
+
+    class Meta:
+        index_name = "by-registration"
+        projection = AllProjection()
+
+    registration_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)
+
+
 class FootageRequest(Model):
     """An officer's request to one registration's owner for footage of an incident.
 
@@ -273,6 +284,7 @@ class FootageRequest(Model):
     workflow_started = BooleanAttribute(default=False)
 
     by_case = RequestsByCase()
+    by_registration = RequestsByRegistration()
 
 
 class EvidenceByRequest(GlobalSecondaryIndex):

@@ -338,6 +338,8 @@ def delete_for_owner(owner_email: str, registration_id: str, *, notify: Notify, 
 
 def export_for_owner(owner_email: str, now: datetime) -> Dict[str, Any]:
     """Everything Sightline holds about the owner of this email address."""
+    from chalicelib import footage_requests  # it builds on this module
+
     items = _owned_registrations(owner_email, now)
     return {
         "email": owner_email,
@@ -352,6 +354,7 @@ def export_for_owner(owner_email: str, now: datetime) -> Dict[str, Any]:
             for item in items
             if item.status == ACTIVE
         ],
+        "footage_requests": footage_requests.for_owner_export([item.registration_id for item in items]),
         "note": (
             "Sightline also keeps short-lived, hashed sign-in links and sessions for your "
             "email address; they expire on their own and cannot be read back."

@@ -365,3 +365,19 @@ def test_housekeeping_expires_overdue_requests_once(client, outbox):
     assert client.lambda_.invoke("housekeeping", event).payload["expired_requests"] == 1
     assert client.lambda_.invoke("housekeeping", event).payload["expired_requests"] == 0
     assert FootageRequest.get(request_id).status == "expired"
+
+
+def test_the_owners_export_includes_requests_and_uploads(client, outbox):
+    place("rexport", email="ada@example.org")
+    ask(client, "rexport")
+    request_id, headers = respond_session(client, outbox, "ada@example.org")
+    upload(client, request_id, headers, MP4)
+    ingest(client, outbox)
+    post_json(client, "/owner/links", {"email": "ada@example.org"})
+    outbox.pump()
+    token = outbox.last_link("ada@example.org", "manage.html")
+    session = body_of(post_json(client, "/owner/sessions", {"token": token}))["session"]
+    exported = body_of(client.http.get("/owner/export", headers={"Authorization": f"Bearer {session}"}))
+    [request] = exported["footage_requests"]
+    assert request["request_id"] == request_id and request["case_ref"] == "20/777/26"
+    assert request["uploads"][0]["sha256"] == hashlib.sha256(MP4).hexdigest()
