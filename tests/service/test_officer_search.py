@@ -329,3 +329,12 @@ def test_bad_audit_filters_are_400(client):
     assert client.http.get("/officer/audit?from=2026-01-01T00:00:00", headers=headers).status_code == 400
     assert client.http.get("/officer/audit?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", headers=headers).status_code == 400
     assert client.http.get("/officer/audit?limit=0", headers=headers).status_code == 400
+
+
+def test_a_limited_search_returns_the_nearest_and_counts_the_rest(client):
+    for number in range(7):
+        place(f"rnear{number}", *offset(*CENTRE, 20 + number * 30, 0))
+    place("rnearpaused", *offset(*CENTRE, 5, 0), status="paused", indexed=True)
+    result = body_of(search(client, radius_m=500, limit=3))
+    assert [r["registration_id"] for r in result["registrations"]] == ["rnear0", "rnear1", "rnear2"]
+    assert result["truncated"] is True and result["total"] == 7
