@@ -22,7 +22,7 @@ from chalicelib import audit, footage_requests, uploads
 from chalicelib.auth import Officer
 from chalicelib.config import Config
 from chalicelib.errors import NotFound
-from chalicelib.models import EvidenceItem
+from chalicelib.models import EvidenceItem, condition_failed
 from chalicelib.registrations import Notify
 from chalicelib.validation import Schema, clean_text, parse
 
@@ -201,7 +201,7 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
     try:
         item.save(condition=EvidenceItem.evidence_id.does_not_exist())
     except PutError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         return EvidenceItem.get(evidence_id, consistent_read=True)  # a concurrent delivery won
     _mark_object(s3, get_args, status)

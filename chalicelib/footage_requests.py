@@ -20,7 +20,7 @@ from chalicelib import audit
 from chalicelib.auth import Officer
 from chalicelib.config import Config
 from chalicelib.errors import Conflict, Gone, NotFound, ValidationError
-from chalicelib.models import EvidenceItem, FootageRequest, Registration
+from chalicelib.models import EvidenceItem, FootageRequest, Registration, condition_failed
 from chalicelib.registrations import ACTIVE, Notify, iso
 from chalicelib.validation import CASE_REF_PATTERN, Schema, check_case_ref, check_time, clean_text, parse, parse_time
 
@@ -263,7 +263,7 @@ def expire(request_id: str, now: datetime) -> bool:
             condition=FootageRequest.status.is_in(*OPEN),
         )
     except UpdateError as exc:
-        if _condition_failed(exc):
+        if condition_failed(exc):
             return False
         raise
     return True
@@ -276,7 +276,7 @@ def mark_uploading(request_id: str, now: datetime) -> None:
             condition=FootageRequest.status == SENT,
         )
     except UpdateError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
 
 
@@ -338,7 +338,7 @@ def _create_one(data, officer, registration, incident_from, incident_to, reply_b
     try:
         item.save(condition=FootageRequest.request_id.does_not_exist())
     except PutError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         item = FootageRequest.get(request_id, consistent_read=True)
     return item
@@ -362,7 +362,7 @@ def _answer(item: FootageRequest, status: str, now: datetime, decline_reason: Op
     try:
         item.update(actions=actions, condition=FootageRequest.status.is_in(*OPEN) & (FootageRequest.deadline > now))
     except UpdateError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         item.refresh(consistent_read=True)
         raise Gone(_closed_message(_effective_status(item, now))) from None
@@ -404,7 +404,3 @@ def _find(request_id: str) -> FootageRequest:
     if item is None:
         raise missing
     return item
-
-
-def _condition_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"

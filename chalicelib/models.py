@@ -330,6 +330,11 @@ ALL_MODELS: List[Type[Model]] = [
 ]
 
 
+def condition_failed(exc: Exception) -> bool:
+    """Whether a PynamoDB write error is a failed condition (someone else got there first)."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 def bind_models(config: Config) -> None:
     """Point every model at the configured tables and endpoint, with API-friendly timeouts."""
     names = {

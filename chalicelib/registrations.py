@@ -26,6 +26,7 @@ from chalicelib.models import (
     GeoIndexEntry,
     PointAttribute,
     Registration,
+    condition_failed,
 )
 from chalicelib.validation import Schema, clean_text, parse
 
@@ -204,7 +205,7 @@ def register(payload: Any, *, config: Config, notify: Notify, now: datetime) -> 
             notify({"type": "verify_registration", "registration_id": registration_id})
             return
         except PutError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
         try:
             existing = Registration.get(registration_id, consistent_read=True)
@@ -220,7 +221,7 @@ def register(payload: Any, *, config: Config, notify: Notify, now: datetime) -> 
         try:
             item.save()
         except PutError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
             item.version = None
             continue
@@ -258,7 +259,7 @@ def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
                 condition=Registration.status == PENDING,
             )
         except UpdateError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
             item.refresh(consistent_read=True)
     tokens.consume(token, tokens.VERIFY, now)
@@ -308,7 +309,7 @@ def update_for_owner(
     try:
         item.save()
     except PutError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         raise Conflict("This registration was changed elsewhere. Reload it and try again.") from None
     if was_active and (item.status != ACTIVE or new_keys != old_keys):
@@ -322,7 +323,7 @@ def delete_for_owner(owner_email: str, registration_id: str, *, notify: Notify, 
     try:
         item.delete()
     except DeleteError as exc:
-        if not _condition_failed(exc):
+        if not condition_failed(exc):
             raise
         raise Conflict("This registration was changed elsewhere. Reload it and try again.") from None
     GeoIndexEntry(*geo.index_keys(item.location.lat, item.location.lon, item.registration_id)).delete()
@@ -379,7 +380,7 @@ def purge_expired(now: datetime) -> int:
         try:
             item.delete(condition=(Registration.status == PENDING) & (Registration.expires_at < now))
         except DeleteError as exc:
-            if not _condition_failed(exc):
+            if not condition_failed(exc):
                 raise
             continue
         GeoIndexEntry(*geo.index_keys(item.location.lat, item.location.lon, item.registration_id)).delete()
@@ -395,15 +396,10 @@ def owner_view(item: Registration) -> Dict[str, Any]:
         "email": item.email,
         "phone": item.phone,
         "business_name": item.business_name,
-        "address": {
-            "line1": item.address.line1,
-            "line2": item.address.line2,
-            "town": item.address.town,
-            "postcode": item.address.postcode,
-        },
+        "address": address_view(item),
         "location": {"lat": float(item.location.lat), "lon": float(item.location.lon)},
         "camera_count": int(item.camera_count),
-        "cameras": [_camera_view(camera) for camera in item.cameras],
+        "cameras": [camera_view(camera) for camera in item.cameras],
         "retention_days": None if item.retention_days is None else int(item.retention_days),
         "created_at": iso(item.created_at),
         "updated_at": iso(item.updated_at),
@@ -419,7 +415,12 @@ def iso(moment: datetime) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _camera_view(camera: CameraAttribute) -> Dict[str, Any]:
+def address_view(item: Registration) -> Dict[str, Any]:
+    address = item.address
+    return {"line1": address.line1, "line2": address.line2, "town": address.town, "postcode": address.postcode}
+
+
+def camera_view(camera: CameraAttribute) -> Dict[str, Any]:
     return {
         "location": (
             {"lat": float(camera.location.lat), "lon": float(camera.location.lon)}
@@ -511,8 +512,3 @@ def _owned(owner_email: str, registration_id: str, now: datetime) -> Registratio
     if item.status == PENDING and item.expires_at is not None and item.expires_at <= now:
         raise missing
     return item
-
-
-def _condition_failed(exc: Exception) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"

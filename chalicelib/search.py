@@ -21,7 +21,7 @@ from chalicelib import audit, geo, search_index
 from chalicelib.auth import Officer
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.models import Registration, SavedSearch, SearchResultAttribute
-from chalicelib.registrations import ACTIVE, iso
+from chalicelib.registrations import ACTIVE, address_view, camera_view, iso
 from chalicelib.validation import Schema, check_case_ref, check_time, clean_text, parse, parse_time
 
 MAX_RESULTS = 2000
@@ -138,26 +138,12 @@ def officer_view(item: Registration, distance_m: float, incident_time: Optional[
         "location": {"lat": float(item.location.lat), "lon": float(item.location.lon)},
         "distance_m": round(distance_m, 1),
         "camera_count": int(item.camera_count),
-        "cameras": [
-            {
-                "location": (
-                    {"lat": float(c.location.lat), "lon": float(c.location.lon)} if c.location else None
-                ),
-                "direction_deg": None if c.direction_deg is None else int(c.direction_deg),
-                "description": c.description,
-            }
-            for c in item.cameras
-        ],
+        "cameras": [camera_view(c) for c in item.cameras],
         "retention_days": retention,
         "footage_overwritten_at": overwritten,
         "name": item.name,
         "business_name": item.business_name,
-        "address": {
-            "line1": item.address.line1,
-            "line2": item.address.line2,
-            "town": item.address.town,
-            "postcode": item.address.postcode,
-        },
+        "address": address_view(item),
     }
 
 

@@ -20,7 +20,7 @@ from typing import Any, Dict, Optional
 from pynamodb.exceptions import UpdateError
 
 from chalicelib import footage_requests
-from chalicelib.models import FootageRequest
+from chalicelib.models import FootageRequest, condition_failed
 from chalicelib.registrations import Notify
 
 # Answers for a task token that is no longer waiting: nothing to do.
@@ -102,7 +102,7 @@ def _keep_token(item: FootageRequest, task_token: str, workflow: Workflow) -> No
             condition=FootageRequest.status.is_in(*footage_requests.OPEN),
         )
     except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+        if not condition_failed(exc):
             raise
         item.refresh(consistent_read=True)
         workflow.finish(task_token, item.status)  # answered before the timer got here
