@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import unquote, unquote_plus
 
 from pydantic import Field, field_validator
@@ -95,6 +95,8 @@ def ingest_record(record: Dict[str, Any], *, s3: Any, config: Config, notify: No
         item = EvidenceItem.get(evidence_id, consistent_read=True)
     except EvidenceItem.DoesNotExist:
         item = _verify_and_record(evidence_id, bucket, key, record, s3=s3, config=config, now=now)
+    # Holds and tags are idempotent: setting them again repairs a crash right after the record.
+    _mark_object(s3, _object_args(bucket, key, record), item.status)
     if item.status == ACCEPTED:
         footage_requests.mark_uploading(item.request_id, now)
         if not item.officer_notified:
@@ -169,8 +171,7 @@ def type_problem(content_type: str, head: bytes, config: Config) -> Optional[str
 def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> EvidenceItem:
     parts = uploads.parse_key(key)
     version_id = record["s3"]["object"].get("versionId")
-    get_args = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
-    obj = s3.get_object(**get_args)
+    obj = s3.get_object(**_object_args(bucket, key, record))
     content_type = (obj.get("ContentType") or "application/octet-stream").split(";", 1)[0].strip().lower()
     digest, size, head = sha256_of(obj["Body"])
     filename = unquote((obj.get("Metadata") or {}).get("original-filename") or parts.get("filename") or key.rsplit("/", 1)[-1])
@@ -204,8 +205,12 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
         if not condition_failed(exc):
             raise
         return EvidenceItem.get(evidence_id, consistent_read=True)  # a concurrent delivery won
-    _mark_object(s3, get_args, status)
     return item
+
+
+def _object_args(bucket: str, key: str, record: Dict[str, Any]) -> Dict[str, str]:
+    version_id = record["s3"]["object"].get("versionId")
+    return {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
 
 
 def _mark_object(s3: Any, get_args: Dict[str, str], status: str) -> None:
@@ -235,7 +240,3 @@ def _find(evidence_id: str) -> EvidenceItem:
         return EvidenceItem.get(evidence_id)
     except EvidenceItem.DoesNotExist:
         raise missing from None
-
-
-def for_request(request_id: str) -> List[EvidenceItem]:
-    return list(EvidenceItem.by_request.query(request_id))

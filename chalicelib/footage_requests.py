@@ -171,7 +171,7 @@ def evidence_view(item: EvidenceItem) -> Dict[str, Any]:
 
 
 def owner_view(request_id: str, config: Config, now: datetime) -> Dict[str, Any]:
-    item = _find(request_id)
+    item = check_session_open(request_id, now)
     return {
         "request_id": item.request_id,
         "status": _effective_status(item, now),

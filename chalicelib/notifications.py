@@ -100,7 +100,6 @@ def _common(config: Config) -> Dict[str, Any]:
         "force_name": config.force_name,
         "site_url": config.site_url,
         "privacy_url": f"{config.site_url}/privacy.html",
-        "manage_request_url": f"{config.site_url}/manage.html",
     }
 
 

@@ -56,6 +56,7 @@ def safe_filename(filename: str) -> str:
 
 
 def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
+    item = footage_requests.open_for_upload(request_id, now)  # a closed request is 410 whatever was sent
     data = parse(UploadIn, payload)
     content_type = data.content_type.lower().split(";", 1)[0].strip()
     if content_type not in config.allowed_content_types:
@@ -67,7 +68,6 @@ def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now:
         raise PayloadTooLarge(
             f"Files can be at most {config.max_multipart_bytes // 2**30} GiB. Split the export into shorter clips."
         )
-    item = footage_requests.open_for_upload(request_id, now)
     upload_id = "u" + secrets.token_hex(12)
     key = object_key(request_id, upload_id, data.filename)
     expires_at = now + timedelta(seconds=config.upload_url_ttl_s)

@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib import auth, geo
+from chalicelib.errors import Unauthorized
 from chalicelib.config import get_config
 from chalicelib.models import (
     AddressAttribute,
@@ -168,7 +169,7 @@ def test_keys_are_cached_and_refetched_for_a_new_key_id():
     keys.key("dummy")
     keys.key("dummy")
     assert len(calls) == 1
-    with pytest.raises(Exception):
+    with pytest.raises(Unauthorized):
         keys.key("rotated-key")
     assert len(calls) == 2
 
