@@ -11,23 +11,20 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, ConvertToMiddleware, CORSConfig, Rate, Response
 
-from chalicelib import (
-    audit,
-    auth,
-    clients,
-    evidence,
-    footage_requests,
-    housekeeping,
-    notifications,
-    owner_links,
-    registrations,
-    search,
-    uploads,
-    workflow,
-)
-from chalicelib.config import get_config
-from chalicelib.errors import SightlineError, http_error, normalise_chalice_error
-from chalicelib.validation import json_body
+from chalicelib import housekeeping, tables, web
+from chalicelib.base import clients
+from chalicelib.base.batches import each_message
+from chalicelib.base.config import get_config
+from chalicelib.base.errors import SightlineError
+from chalicelib.base.messages import get_queue
+from chalicelib.base.officers import OFFICER, SUPERVISOR, Officer, get_authenticator
+from chalicelib.base.validation import json_body
+from chalicelib.footage import evidence, owners, uploads, workflow
+from chalicelib.footage.workflow import get_workflow
+from chalicelib.investigations import audit_log, footage, searches
+from chalicelib.mail import deliveries
+from chalicelib.registry import owners as registry_owners
+from chalicelib.registry import registrations
 
 # Most requests publish no metric; Powertools warns about each one, which is only noise.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -53,18 +50,12 @@ app.register_middleware(
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics), "all")
 
 
-@app.middleware("all")
-def _bind_models(event: Any, get_response: Callable) -> Any:
-    clients.bind()
-    return get_response(event)
-
-
 @app.middleware("http")
 def _uniform_errors(event: Any, get_response: Callable) -> Response:
     """Chalice answers some requests itself (unlisted content type, wrong method, a crash);
     give those answers the same JSON shape as ours."""
     response = get_response(event)
-    body = normalise_chalice_error(response.body)
+    body = web.normalise_chalice_error(response.body)
     if body is not None:
         response.body = body
     return response
@@ -79,7 +70,7 @@ def route(path: str, **kwargs: Any) -> Callable:
             try:
                 return view(**params)
             except SightlineError as err:
-                status, body = http_error(err)
+                status, body = web.http_error(err)
                 headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
                 return Response(body=body, status_code=status, headers=headers)
 
@@ -98,7 +89,7 @@ def health() -> dict:
 
 @route("/registrations", methods=["POST"])
 def create_registration() -> Response:
-    registrations.register(_body(), config=get_config(), notify=notifications.get_queue(), now=_now())
+    registrations.register(_body(), config=get_config(), notify=get_queue(), now=_now())
     metrics.add_metric(name="RegistrationSubmitted", unit=MetricUnit.Count, value=1)
     return Response(body={"status": "pending_verification"}, status_code=202)
 
@@ -110,18 +101,18 @@ def verify_registration() -> dict:
 
 @route("/owner/links", methods=["POST"])
 def request_owner_link() -> Response:
-    owner_links.request_manage_link(_body(), notify=notifications.get_queue())
+    registry_owners.request_manage_link(_body(), notify=get_queue())
     return Response(body={"status": "sent_if_registered"}, status_code=202)
 
 
 @route("/owner/sessions", methods=["POST"])
 def open_owner_session() -> dict:
-    return owner_links.open_session(_body(), config=get_config(), now=_now())
+    return owners.open_session(_body(), config=get_config(), now=_now())
 
 
 @route("/owner/sessions", methods=["DELETE"])
 def close_owner_session() -> Response:
-    owner_links.close_session(_authorization(), _now())
+    registry_owners.close_session(_session(), _now())
     return Response(body="", status_code=204)
 
 
@@ -148,7 +139,7 @@ def update_owner_registration(registration_id: str) -> dict:
 def delete_owner_registration(registration_id: str) -> dict:
     now = _now()
     owner = _owner(now)
-    registrations.delete_for_owner(owner, registration_id, notify=notifications.get_queue(), now=now)
+    registrations.delete_for_owner(owner, registration_id, notify=get_queue(), now=now)
     return {"status": "deleted"}
 
 
@@ -156,25 +147,25 @@ def delete_owner_registration(registration_id: str) -> dict:
 def export_owner_data() -> Response:
     now = _now()
     return Response(
-        body=registrations.export_for_owner(_owner(now), now),
+        body=owners.export(_owner(now), now),
         headers={"Content-Disposition": 'attachment; filename="sightline-my-data.json"'},
     )
 
 
 @route("/officer/searches", methods=["POST"])
 def create_search() -> dict:
-    return search.run_search(_body(), _officer(auth.OFFICER), _now())
+    return searches.run_search(_body(), _officer(OFFICER), _now())
 
 
 @route("/officer/searches/{search_id}", methods=["GET"])
 def get_search(search_id: str) -> dict:
-    return search.get_search(search_id, _officer(auth.OFFICER), _now())
+    return searches.get_search(search_id, _officer(OFFICER), _now())
 
 
 @route("/officer/audit", methods=["GET"])
 def read_audit_log() -> dict:
-    supervisor = _officer(auth.SUPERVISOR)
-    return audit.search_log(app.current_request.query_params, supervisor, _now())
+    supervisor = _officer(SUPERVISOR)
+    return audit_log.search_log(app.current_request.query_params, supervisor, _now())
 
 
 # --- Footage requests -----------------------------------------------------------------------
@@ -182,35 +173,35 @@ def read_audit_log() -> dict:
 
 @route("/officer/requests", methods=["POST"])
 def create_footage_requests() -> Response:
-    status, body = footage_requests.create_requests(
-        _body(), _officer(auth.OFFICER), config=get_config(), notify=notifications.get_queue(),
-        workflow=workflow.get_workflow(), now=_now(),
+    asked = footage.ask_for_footage(
+        _body(), _officer(OFFICER), config=get_config(), notify=get_queue(), timer=get_workflow(), now=_now()
     )
+    status, body = web.asked_answer(asked)
     return Response(body=body, status_code=status)
 
 
 @route("/officer/requests", methods=["GET"])
 def list_footage_requests() -> dict:
-    _officer(auth.OFFICER)
-    return footage_requests.list_for_case((app.current_request.query_params or {}).get("case_ref"))
+    _officer(OFFICER)
+    return footage.list_for_case((app.current_request.query_params or {}).get("case_ref"))
 
 
 @route("/officer/requests/{request_id}", methods=["GET"])
 def get_footage_request(request_id: str) -> dict:
-    _officer(auth.OFFICER)
-    return footage_requests.get_for_officer(request_id)
+    _officer(OFFICER)
+    return footage.get_for_officer(request_id)
 
 
 @route("/officer/evidence/{evidence_id}/downloads", methods=["POST"])
 def download_evidence(evidence_id: str) -> dict:
-    officer = _officer(auth.OFFICER)
-    return evidence.download(evidence_id, _body(), officer, s3=clients.client("s3"), config=get_config(), now=_now())
+    officer = _officer(OFFICER)
+    return footage.download(evidence_id, _body(), officer, s3=clients.client("s3"), config=get_config(), now=_now())
 
 
 @route("/owner/requests/{request_id}", methods=["GET"])
 def get_owner_request(request_id: str) -> dict:
     now = _now()
-    return footage_requests.owner_view(_request(request_id, now), get_config(), now)
+    return owners.request_page(_request(request_id, now), get_config(), now)
 
 
 @route("/owner/requests/{request_id}/uploads", methods=["POST"])
@@ -229,40 +220,38 @@ def complete_owner_upload(request_id: str, upload_id: str) -> dict:
 @route("/owner/requests/{request_id}/complete", methods=["POST"])
 def complete_owner_request(request_id: str) -> dict:
     now = _now()
-    return footage_requests.complete(
-        _request(request_id, now), _body(), notify=notifications.get_queue(), workflow=workflow.get_workflow(), now=now
-    )
+    return owners.complete(_request(request_id, now), _body(), notify=get_queue(), timer=get_workflow(), now=now)
 
 
 @route("/owner/requests/{request_id}/decline", methods=["POST"])
 def decline_owner_request(request_id: str) -> dict:
     now = _now()
-    return footage_requests.decline(
-        _request(request_id, now), _body(), notify=notifications.get_queue(), workflow=workflow.get_workflow(), now=now
-    )
+    return owners.decline(_request(request_id, now), _body(), notify=get_queue(), timer=get_workflow(), now=now)
 
 
 # One object per invocation: hashing a large one can take most of the function's time.
 @app.on_sqs_message(queue=config.ingest_queue, batch_size=1, name="ingest_evidence")
 def ingest_evidence(event: Any) -> dict:
-    return evidence.ingest_batch(
-        event.to_dict(), s3=clients.client("s3"), config=get_config(), notify=notifications.get_queue(), now=_now()
+    s3, config, notify, now = clients.client("s3"), get_config(), get_queue(), _now()
+    return each_message(
+        event.to_dict(), lambda message: evidence.ingest_notification(message, s3=s3, config=config, notify=notify, now=now)
     )
 
 
 @app.on_sqs_message(queue=config.workflow_queue, batch_size=10, name="workflow_events")
 def workflow_events(event: Any) -> dict:
-    return workflow.handle_batch(event.to_dict(), notify=notifications.get_queue(), now=_now())
+    timer, notify, now = get_workflow(), get_queue(), _now()
+    return each_message(event.to_dict(), lambda message: workflow.handle(message, workflow=timer, notify=notify, now=now))
 
 
 @app.on_sqs_message(queue=config.notifications_queue, batch_size=10, name="deliver_notifications")
 def deliver_notifications(event: Any) -> dict:
-    return notifications.deliver_batch(event.to_dict(), get_config(), _now())
+    return deliveries.deliver_batch(event.to_dict(), get_config(), _now())
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="housekeeping")
 def run_housekeeping(event: Any) -> dict:
-    purged = housekeeping.run(_now(), notifications.get_queue())
+    purged = housekeeping.run(_now(), get_queue())
     logger.info("housekeeping done", extra=purged)
     return purged
 
@@ -283,25 +272,27 @@ def _authorization() -> str:
     return app.current_request.headers.get("authorization", "")
 
 
-def _officer(group: str) -> auth.Officer:
-    return auth.get_authenticator().officer(_authorization()).require(group)
+def _session() -> str:
+    return web.bearer(_authorization(), web.OWNER_SIGN_IN)
+
+
+def _officer(group: str) -> Officer:
+    return get_authenticator().officer(web.bearer(_authorization(), web.OFFICER_SIGN_IN)).require(group)
 
 
 def _request(request_id: str, now: datetime) -> str:
-    return owner_links.request_for(_authorization(), request_id, now)
+    return owners.request_for(_session(), request_id, now)
 
 
 def _owner(now: datetime) -> str:
-    return owner_links.owner_for(_authorization(), now)
+    return registry_owners.owner_for(_session(), now)
 
 
 def _ready() -> bool:
     try:
-        from chalicelib.models import ALL_MODELS
-
-        if not all(model.exists() for model in ALL_MODELS):
+        if not all(model.exists() for model in tables.ALL_MODELS):
             return False
-        notifications.get_queue()
+        get_queue()
         return True
     except Exception:  # any failure means "not ready", which is all /health reports
         logger.warning("health check failed", exc_info=True)

@@ -5,7 +5,7 @@
 Starts moto in server mode on a free loopback port, uploads an object of pseudo-random bytes
 with a multipart upload (never holding it whole in memory), then hashes it in a fresh Python
 process exactly as the ingest handler does (``get_object`` streamed through
-``chalicelib.evidence.sha256_of``) and prints that process's peak resident memory before and
+``chalicelib.footage.evidence.sha256_of``) and prints that process's peak resident memory before and
 after hashing, the throughput, and whether the digest matches the one computed on upload.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ PART = 64 * 2**20
 _CHILD = r"""
 import json, os, sys, time
 import boto3
-from chalicelib.evidence import sha256_of
+from chalicelib.footage.evidence import sha256_of
 
 def peak_mib():
     # VmHWM: this process's own peak RSS (ru_maxrss would carry the forking parent's over exec).

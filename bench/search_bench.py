@@ -150,14 +150,14 @@ def main(argv: Sequence[str] = ()) -> None:
 
 
 def _ours(search: Search) -> Tuple[Set[str], int, int]:
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     hits, stats = find_within(search.lat, search.lon, search.radius_m)
     return {h.registration_id for h in hits}, stats["queries"], stats["items_read"]
 
 
 def _naive(search: Search) -> Tuple[Set[str], int, int]:
-    from chalicelib.search_index import find_in_ranges
+    from chalicelib.registry.index import find_in_ranges
 
     ranges = rivals.naive_ranges(search.lat, search.lon, search.radius_m)
     hits, stats = find_in_ranges(search.lat, search.lon, search.radius_m, ranges)
@@ -198,18 +198,17 @@ def _bind(endpoint: str) -> Any:
     )
     import boto3
 
-    from chalicelib import clients, config
-    from chalicelib.models import GeoIndexEntry, create_tables
+    from chalicelib.base.lazy import reset_all
+    from chalicelib.base.store import create_tables
+    from chalicelib.registry.tables import GeoIndexEntry
 
-    config.reset_config()
-    clients.reset()
-    clients.bind()
+    reset_all()
     create_tables([GeoIndexEntry])
     return boto3.session.Session().client("dynamodb", region_name=REGION, endpoint_url=endpoint)
 
 
 def _our_item(point: Point) -> Dict[str, Any]:
-    from chalicelib.models import GeoIndexEntry
+    from chalicelib.registry.tables import GeoIndexEntry
 
     cell, position = geo.index_keys(point.lat, point.lon, point.registration_id)
     # Serialised exactly as PynamoDB would (numbers as json.dumps of the float).

@@ -1,6 +1,6 @@
 """Geographic maths: geohash keys, great-circle distance and the search covering.
 
-Pure: no AWS imports. ``chalicelib.search_index`` runs the plans made here against DynamoDB.
+Pure: no AWS imports. ``chalicelib.registry.index`` runs the plans made here against DynamoDB.
 
 The geo index (``models.GeoIndexEntry``) keeps every active registration under a *partition*
 (the hash key) and a sort key ``<12-char geohash>#<registration id>``, so that inside one

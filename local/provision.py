@@ -14,12 +14,10 @@ ASL_FILE = Path(__file__).resolve().parent.parent / "infrastructure" / "state_ma
 def provision(
     aws_endpoint: str, region: str, sender: str, demo_officer: Dict[str, str], demo_supervisor: Dict[str, str]
 ) -> Dict[str, str]:
-    from chalicelib import clients
-    from chalicelib.config import get_config
-    from chalicelib.models import create_tables
+    from chalicelib.base.config import get_config
+    from chalicelib.tables import create_tables
 
     config = get_config()
-    clients.bind()
     create_tables()
     session = boto3.session.Session(region_name=region)
     sqs = session.client("sqs", endpoint_url=aws_endpoint)

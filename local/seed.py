@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from typing import Iterator, List, Sequence, Tuple
 
 from chalicelib import geo
-from chalicelib.models import GeoIndexEntry, PointAttribute, AddressAttribute, Registration
+from chalicelib.registry.tables import AddressAttribute, GeoIndexEntry, PointAttribute, Registration
 
 # (name, lat, lon, share of the registrations, spread in km)
 WEST_MIDLANDS: Sequence[Tuple[str, float, float, float, float]] = (

@@ -114,10 +114,9 @@ class LocalStack:
 
         self.resources = provision.provision(self.aws_endpoint, REGION, SENDER, DEMO_OFFICER, DEMO_SUPERVISOR)
         os.environ.update(self.app_environ())
-        from chalicelib import clients, config
+        from chalicelib.base.lazy import reset_all
 
-        config.reset_config()  # provisioning read it before the pool and state machine existed
-        clients.reset()
+        reset_all()  # provisioning read the configuration before the pool and state machine existed
         if self.args.seed:
             from local import seed
 

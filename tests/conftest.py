@@ -30,13 +30,9 @@ os.environ.update(
 
 
 def _reset_singletons() -> None:
-    from chalicelib import auth, clients, config, notifications, workflow
+    from chalicelib.base.lazy import reset_all
 
-    config.reset_config()
-    clients.reset()
-    notifications.reset()
-    workflow.reset()
-    auth.set_authenticator(None)
+    reset_all()
 
 
 OFFICERS = {
@@ -86,11 +82,9 @@ def aws() -> Iterator[None]:
         import boto3
 
         _reset_singletons()
-        from chalicelib import clients
-        from chalicelib.config import get_config
-        from chalicelib.models import create_tables
+        from chalicelib.base.config import get_config
+        from chalicelib.tables import create_tables
 
-        clients.bind()
         create_tables()
         config = get_config()
         sqs = boto3.client("sqs", region_name=REGION)
@@ -108,14 +102,16 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def officers(aws) -> Iterator[None]:
     """The officers' Cognito pool (users in each group), and the app verifying its tokens."""
-    from chalicelib import auth
-    from chalicelib.config import get_config, reset_config
+    from chalicelib.base import officers
+    from chalicelib.base.config import get_config
 
     _create_officer_pool()
-    reset_config()
+    get_config.reset()
     config = get_config()
     # In-process moto serves no JWKS over HTTP: the key set fetches moto's keys directly.
-    auth.set_authenticator(auth.Authenticator(config, auth.KeySet(config.jwks_url, fetch=lambda url: moto_jwks())))
+    officers.get_authenticator.set(
+        officers.Authenticator(config, officers.KeySet(config.jwks_url, fetch=lambda url: moto_jwks()))
+    )
     yield
     for name in ("SIGHTLINE_USER_POOL_ID", "SIGHTLINE_USER_POOL_CLIENT_ID"):
         os.environ.pop(name, None)
@@ -126,8 +122,8 @@ def footage(officers) -> Iterator[None]:
     """The evidence bucket (S3 → ingest queue), the workflow queue and the state machine."""
     import boto3
 
-    from chalicelib import workflow
-    from chalicelib.config import get_config, reset_config
+    from chalicelib.base.config import get_config
+    from chalicelib.footage.workflow import get_workflow
     from local.provision import create_evidence_bucket, create_queue_with_dlq, create_state_machine
 
     config = get_config()
@@ -136,8 +132,8 @@ def footage(officers) -> Iterator[None]:
     ingest_url = create_queue_with_dlq(sqs, config.ingest_queue)
     create_evidence_bucket(boto3.client("s3", region_name=REGION), sqs, config.evidence_bucket, ingest_url)
     os.environ["SIGHTLINE_STATE_MACHINE_ARN"] = create_state_machine(boto3.client("stepfunctions", region_name=REGION), workflow_url)
-    reset_config()
-    workflow.reset()
+    get_config.reset()
+    get_workflow.reset()
     yield
     os.environ.pop("SIGHTLINE_STATE_MACHINE_ARN", None)
 
@@ -162,7 +158,7 @@ class Outbox:
         """Deliver every message waiting on ``queue`` (default: notifications) to ``handler``."""
         import boto3
 
-        from chalicelib.config import get_config
+        from chalicelib.base.config import get_config
 
         queue = queue or get_config().notifications_queue
         sqs = boto3.client("sqs", region_name=REGION)
@@ -202,7 +198,7 @@ class Outbox:
 def officer_token(username: str) -> str:
     import boto3
 
-    from chalicelib.config import get_config
+    from chalicelib.base.config import get_config
 
     config = get_config()
     result = boto3.client("cognito-idp", region_name=REGION).initiate_auth(

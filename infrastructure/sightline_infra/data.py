@@ -1,6 +1,6 @@
 """The customer-managed KMS key and the DynamoDB tables, built from the PynamoDB models.
 
-Tables are not described twice: each model in ``chalicelib.models.ALL_MODELS`` becomes one
+Tables are not described twice: each model in ``chalicelib.tables.ALL_MODELS`` becomes one
 table with the model's key schema, indexes and TTL attribute, so a model added by a later
 change gets its table (and the comparison test checks it) without touching this file.
 """
@@ -17,10 +17,9 @@ from constructs import Construct
 
 from .settings import Settings
 
-# Every model's default table name is "sightline-<suffix>"; the deployed name is
+# Every model names its table by a suffix (``Meta.table``); the deployed name is
 # "<prefix>-<suffix>" and the function finds it in SIGHTLINE_<SUFFIX>_TABLE
-# (the names chalicelib.config reads).
-MODEL_TABLE_PREFIX = "sightline-"
+# (the names chalicelib.base.config reads).
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -56,17 +55,14 @@ class TableSpec:
 
 def table_specs() -> List[TableSpec]:
     """Read the models (imported from the staged project, see ``packaging``)."""
-    from chalicelib.models import ALL_MODELS
+    from chalicelib.tables import ALL_MODELS
 
     specs = []
     for model in ALL_MODELS:
-        default_name = model.Meta.table_name
-        if not default_name.startswith(MODEL_TABLE_PREFIX):
-            raise ValueError(f"{model.__name__}: table name {default_name!r} must start with {MODEL_TABLE_PREFIX!r}")
         ttl = model._ttl_attribute()
         specs.append(
             TableSpec(
-                suffix=default_name[len(MODEL_TABLE_PREFIX):],
+                suffix=model.Meta.table,
                 model_name=model.__name__,
                 schema=model._get_schema(),
                 ttl_attribute=ttl.attr_name if ttl is not None else None,

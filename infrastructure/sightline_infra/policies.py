@@ -65,7 +65,7 @@ class FunctionSpec:
 # read, write, query (GetItem for /health's DescribeTable too) and BatchGetItem for search.
 API_TABLE_ACTIONS = ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "DescribeTable"]
 # Tables that need less than the default. The audit log is append-only: nothing may update or
-# delete an entry (chalicelib/models.py AuditEntry).
+# delete an entry (chalicelib/base/audit.py AuditEntry).
 API_TABLE_ACTIONS_BY_TABLE = {
     "audit": ["PutItem", "GetItem", "Query", "DescribeTable"],
     # Requests are created, read, answered and listed by case (index by-case); never deleted.
@@ -111,7 +111,7 @@ def s3_key_statement(actions: Sequence[str], r: Resources) -> iam.PolicyStatemen
     )
 
 
-# Every object the app puts in the evidence bucket is under this prefix (chalicelib/uploads.py).
+# Every object the app puts in the evidence bucket is under this prefix (chalicelib/footage/uploads.py).
 EVIDENCE_PREFIX = "requests/"
 
 
@@ -138,7 +138,7 @@ def _consume(r: Resources, queue_name: str, sid: str) -> iam.PolicyStatement:
 
 
 def _end_waiting_tasks(r: Resources) -> iam.PolicyStatement:
-    # chalicelib/workflow.py: send_task_success with the token of the execution's current
+    # chalicelib/footage/workflow.py: send_task_success with the token of the execution's current
     # waitForTaskToken task. IAM authorises it against the state machine that issued the token.
     return iam.PolicyStatement(
         sid="EndWaitingTasks", actions=["states:SendTaskSuccess"], resources=[r.state_machine_arn]

@@ -85,7 +85,7 @@ def test_package_has_the_app_templates_and_dependencies_for_the_runtime(cfn, pac
     (version,) = {r.removeprefix("python").replace(".", "") for r in runtime}
     with zipfile.ZipFile(package) as archive:
         names = set(archive.namelist())
-    assert {"app.py", "chalicelib/__init__.py", "chalicelib/models.py"} <= names
+    assert {"app.py", "chalicelib/__init__.py", "chalicelib/tables.py", "chalicelib/base/store.py"} <= names
     templates = {p.relative_to(REPO / "templates" / "email").as_posix()
                  for p in (REPO / "templates" / "email").rglob("*") if p.is_file()}
     assert {f"chalicelib/email_templates/{t}" for t in templates} <= names

@@ -12,7 +12,7 @@ from .conftest import CONTEXT, REPO, clean_environment, only, refs, resources
 
 _DESCRIBE_MODELS = """
 import json
-from chalicelib.models import ALL_MODELS
+from chalicelib.tables import ALL_MODELS
 print(json.dumps([
     {"model": m.__name__, "table": m.Meta.table_name, "schema": m._get_schema(),
      "ttl": (m._ttl_attribute().attr_name if m._ttl_attribute() else None)}
@@ -101,14 +101,15 @@ def test_data_key_is_rotated_and_kept(cfn):
 
 
 def test_functions_are_told_the_table_names_the_config_reads(cfn):
-    """chalicelib.config, given a function's environment, names exactly the stack's tables."""
-    from chalicelib.config import Config
+    """chalicelib's config, given a function's environment, names exactly the stack's tables."""
+    from chalicelib.base.config import Config
+    from chalicelib.tables import ALL_MODELS
 
     deployed = set(_tables_by_name(cfn))
     for function in resources(cfn, "AWS::Serverless::Function").values():
         env = function["Properties"]["Environment"]["Variables"]
         literal = {k: v for k, v in env.items() if isinstance(v, str)}
         config = Config.from_environ(literal)
-        configured = {getattr(config, f) for f in Config.__dataclass_fields__ if f.endswith("_table")}
+        configured = {config.table_name(model.Meta.table) for model in ALL_MODELS}
         assert configured == deployed
         assert config.notifications_queue == f"{CONTEXT['prefix']}-notifications"

@@ -9,16 +9,10 @@ import boto3
 import pytest
 
 from chalicelib import geo
-from chalicelib.config import get_config
-from chalicelib.models import (
-    AddressAttribute,
-    AuditEntry,
-    EvidenceItem,
-    FootageRequest,
-    GeoIndexEntry,
-    PointAttribute,
-    Registration,
-)
+from chalicelib.base.audit import AuditEntry
+from chalicelib.base.config import get_config
+from chalicelib.footage.tables import EvidenceItem, FootageRequest
+from chalicelib.registry.tables import AddressAttribute, GeoIndexEntry, PointAttribute, Registration
 from tests.conftest import REGION, bearer, post_json
 
 pytestmark = pytest.mark.usefixtures("footage")

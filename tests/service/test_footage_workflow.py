@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from chalicelib.config import get_config
-from chalicelib.models import FootageRequest
+from chalicelib.base.config import get_config
+from chalicelib.footage.tables import FootageRequest
 from tests.conftest import REGION, bearer, post_json
 from tests.service.test_footage_requests import MP4, iso, place, request_body, respond_session, upload
 
@@ -128,7 +128,7 @@ def test_a_late_answer_loses_to_the_expiry(client, outbox):
 def test_a_retried_start_is_harmless(client, outbox):
     place("rtwice")
     request_id = ask_with_deadline_in(client, "rtwice", 60)
-    from chalicelib import workflow
+    from chalicelib.footage import workflow
 
     workflow.get_workflow().start(FootageRequest.get(request_id), datetime.now(timezone.utc))
     assert execution(request_id)["status"] == "RUNNING"

@@ -8,16 +8,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib import auth, geo
-from chalicelib.errors import Unauthorized
-from chalicelib.config import get_config
-from chalicelib.models import (
-    AddressAttribute,
-    AuditEntry,
-    GeoIndexEntry,
-    PointAttribute,
-    Registration,
-)
+from chalicelib import geo
+from chalicelib.base import officers as auth
+from chalicelib.base.audit import AuditEntry
+from chalicelib.base.config import get_config
+from chalicelib.base.errors import Unauthorized
+from chalicelib.registry.tables import AddressAttribute, GeoIndexEntry, PointAttribute, Registration
 from tests.conftest import REGION, bearer, moto_jwks, post_json
 
 CENTRE = (52.4862, -1.8904)
@@ -153,7 +149,7 @@ def test_an_unreachable_key_set_is_503_not_500(client):
         raise OSError("connection refused")
 
     config = get_config()
-    auth.set_authenticator(auth.Authenticator(config, auth.KeySet(config.jwks_url, fetch=unreachable)))
+    auth.get_authenticator.set(auth.Authenticator(config, auth.KeySet(config.jwks_url, fetch=unreachable)))
     response = search(client)
     assert response.status_code == 503
 
@@ -268,7 +264,7 @@ def test_every_search_is_audited_before_it_is_returned(client):
 
 def test_if_the_audit_log_cannot_be_written_nobody_sees_the_result(client):
     place("rsecret", *offset(*CENTRE, 10, 10))
-    boto3.client("dynamodb", region_name=REGION).delete_table(TableName=get_config().audit_table)
+    boto3.client("dynamodb", region_name=REGION).delete_table(TableName=get_config().table_name("audit"))
     response = search(client, radius_m=100)
     assert response.status_code == 503
     assert "rsecret" not in response.body.decode()

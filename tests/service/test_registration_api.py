@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib import geo
-from chalicelib.models import GeoIndexEntry, LinkToken, Registration
+from chalicelib.base.tokens import LinkToken
+from chalicelib.registry.tables import GeoIndexEntry, Registration
 from tests.conftest import post_json, registration_body
 
 EMAIL = "ada@example.org"

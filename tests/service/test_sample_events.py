@@ -27,8 +27,8 @@ def test_the_sample_s3_event_is_ingested_from_its_key(client, footage):
     # Given the object the sample event names, stored for no request we know of
     import boto3
 
-    from chalicelib.config import get_config
-    from chalicelib.models import EvidenceItem
+    from chalicelib.base.config import get_config
+    from chalicelib.footage.tables import EvidenceItem
     from tests.conftest import REGION
 
     event = load("sqs_s3_object_created.json")

@@ -15,7 +15,7 @@ BIRMINGHAM = (52.4862, -1.8904)
 
 def index(entries: List[Entry]) -> None:
     """Given these entries in the geo index, written the way registrations are."""
-    from chalicelib.models import GeoIndexEntry
+    from chalicelib.registry.tables import GeoIndexEntry
 
     with GeoIndexEntry.batch_write() as batch:
         for registration_id, lat, lon in entries:
@@ -39,7 +39,7 @@ def scatter(count: int, lat: float, lon: float, spread_m: float, seed: int, pref
 
 
 def test_find_within_returns_exactly_the_brute_force_set_nearest_first(aws):
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     # Given 400 entries around central Birmingham, across several partitions
     entries = scatter(400, *BIRMINGHAM, spread_m=6_000, seed=1, prefix="r")
@@ -58,7 +58,7 @@ def test_find_within_returns_exactly_the_brute_force_set_nearest_first(aws):
 
 
 def test_entries_on_partition_and_cell_edges_are_found(aws):
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     # Given entries exactly on, and a hair either side of, a partition corner
     corner_lat, corner_lon = -90 + 180 * 1621 / 2**11, -180 + 360 * 2026 / 2**12
@@ -76,7 +76,7 @@ def test_entries_on_partition_and_cell_edges_are_found(aws):
 
 
 def test_a_search_across_the_antimeridian_finds_both_sides(aws):
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     entries = scatter(60, -17.0, 180.0, spread_m=1_500, seed=2, prefix="fiji") + [("east", -17.0, 180.0), ("west", -17.0, -180.0)]
     index(entries)
@@ -88,7 +88,7 @@ def test_a_search_across_the_antimeridian_finds_both_sides(aws):
 
 
 def test_a_search_around_the_pole_finds_every_longitude(aws):
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     entries = [(f"p{lon + 180:03d}", 89.99, float(lon)) for lon in range(-180, 180, 20)] + [("pole", 90.0, 0.0)]
     index(entries)
@@ -99,7 +99,7 @@ def test_a_search_around_the_pole_finds_every_longitude(aws):
 
 
 def test_pages_are_followed_and_counted_as_queries(aws):
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     # Given 120 entries in one small cell, read in pages of 7 items
     entries = scatter(120, *BIRMINGHAM, spread_m=80, seed=3, prefix="dense")
@@ -115,7 +115,7 @@ def test_pages_are_followed_and_counted_as_queries(aws):
 
 
 def test_a_range_over_one_megabyte_is_read_to_its_last_page(aws):
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     # Given ~1.3 MB of entries in one range (long ids make each entry ~1.9 KB)
     entries = scatter(700, *BIRMINGHAM, spread_m=20, seed=4, prefix="x" * 900)
@@ -127,7 +127,7 @@ def test_a_range_over_one_megabyte_is_read_to_its_last_page(aws):
 
 
 def test_an_empty_area_costs_queries_but_reads_nothing(aws):
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     index(scatter(20, *BIRMINGHAM, spread_m=500, seed=5, prefix="r"))
     hits, stats = find_within(51.5074, -0.1278, 2_000.0)
@@ -136,7 +136,7 @@ def test_an_empty_area_costs_queries_but_reads_nothing(aws):
 
 @pytest.mark.parametrize("radius", [0.0, -5.0])
 def test_a_search_needs_a_positive_radius(radius):
-    from chalicelib.search_index import find_within
+    from chalicelib.registry.index import find_within
 
     with pytest.raises(ValueError):
         find_within(*BIRMINGHAM, radius)

@@ -4,9 +4,9 @@ import io
 
 import pytest
 
-from chalicelib.config import Config
-from chalicelib.evidence import sha256_of, type_problem
-from chalicelib.uploads import parse_key, safe_filename
+from chalicelib.base.config import Config
+from chalicelib.footage.evidence import sha256_of, type_problem
+from chalicelib.footage.uploads import parse_key, safe_filename
 
 CONFIG = Config.from_environ({})
 MP4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00"

@@ -1,9 +1,10 @@
 """Pure rules of registration input: no AWS."""
 import pytest
 
-from chalicelib.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
-from chalicelib.registrations import AddressIn, RegistrationIn, normalise_postcode, registration_id_for
-from chalicelib.validation import MAX_BODY_BYTES, clean_text, json_body, parse
+from chalicelib.base.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from chalicelib.base.validation import MAX_BODY_BYTES, clean_text, json_body, parse
+from chalicelib.registry.registrations import registration_id_for
+from chalicelib.registry.schemas import AddressIn, RegistrationIn, normalise_postcode
 from tests.conftest import registration_body
 
 

@@ -2,7 +2,7 @@
 
 Schemas are pydantic models (strict types, unknown fields forbidden) declared next to the
 domain code that uses them; :func:`parse` runs one and turns every failure into a single
-:class:`~chalicelib.errors.ValidationError` naming each bad field by its dotted path.
+:class:`~chalicelib.base.errors.ValidationError` naming each bad field by its dotted path.
 """
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import json
 import re
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any, Dict, Optional, Type, TypeVar
+from typing import Annotated, Any, Dict, Optional, Type, TypeVar
 
 import pydantic
 
-from chalicelib.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from chalicelib.base.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 
 MAX_BODY_BYTES = 32 * 1024
 
@@ -25,6 +25,21 @@ class Schema(pydantic.BaseModel):
     """Base for request bodies: strict JSON types, no unknown fields, trimmed strings."""
 
     model_config = pydantic.ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+Latitude = Annotated[float, pydantic.Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, pydantic.Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+class PointIn(Schema):
+    lat: Latitude
+    lon: Longitude
+
+
+class TokenIn(Schema):
+    """A link's token, posted by the page the link opened."""
+
+    token: str = pydantic.Field(min_length=1, max_length=256)
 
 
 def json_body(raw: Optional[bytes], content_type: Optional[str]) -> Any:
@@ -107,12 +122,22 @@ def _message(error: Dict[str, Any]) -> str:
 
 # A force's crime or incident reference: letters, digits, spaces and / . _ : -
 CASE_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 /._:-]*$"
+CASE_REF_MAX = 64
 
 
 def check_case_ref(value: str) -> str:
     if not re.match(CASE_REF_PATTERN, value):
         raise ValueError("use the force's reference: letters, digits, spaces and / . _ : -")
     return value
+
+
+def is_case_ref(value: Optional[str]) -> bool:
+    return bool(value) and len(value) <= CASE_REF_MAX and re.fullmatch(CASE_REF_PATTERN, value) is not None
+
+
+def optional_text(value: Optional[str]) -> Optional[str]:
+    """Field validator for optional free text: blank means not given."""
+    return clean_text(value) or None
 
 
 def parse_time(value: str) -> datetime:

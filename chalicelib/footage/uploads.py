@@ -9,31 +9,22 @@ from __future__ import annotations
 
 import math
 import re
-import secrets
 import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, Dict, List
+from urllib.parse import quote
 
-from pydantic import Field, field_validator
-
-from chalicelib import footage_requests
-from chalicelib.config import Config
-from chalicelib.errors import NotFound, PayloadTooLarge, ValidationError
-from chalicelib.registrations import iso
-from chalicelib.validation import Schema, clean_text, parse
+from chalicelib.base.config import Config
+from chalicelib.base.errors import NotFound, PayloadTooLarge, ValidationError
+from chalicelib.base.ids import FOOTAGE_REQUEST, UPLOAD, iso
+from chalicelib.base.validation import parse
+from chalicelib.footage import owners, requests
+from chalicelib.footage.schemas import UploadIn
 
 S3_MAX_PARTS = 10_000
 S3_MIN_PART_BYTES = 5 * 1024 * 1024
 SLOW_UPLOAD_BYTES_PER_S = 256 * 1024
 MAX_PART_URL_TTL_S = 12 * 3600
-
-
-class UploadIn(Schema):
-    filename: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(min_length=3, max_length=100)
-    size: int = Field(ge=1)
-
-    _filename = field_validator("filename")(clean_text)
 
 
 def object_key(request_id: str, upload_id: str, filename: str) -> str:
@@ -42,7 +33,7 @@ def object_key(request_id: str, upload_id: str, filename: str) -> str:
 
 def parse_key(key: str) -> Dict[str, str]:
     """``{"request_id", "upload_id", "filename"}`` of a key this module made, or {}."""
-    match = re.fullmatch(r"requests/(q[a-z0-9]{24})/(u[0-9a-f]{24})/([^/]{1,200})", key)
+    match = re.fullmatch(rf"requests/({FOOTAGE_REQUEST.pattern})/({UPLOAD.pattern})/([^/]{{1,200}})", key)
     if not match:
         return {}
     return {"request_id": match.group(1), "upload_id": match.group(2), "filename": match.group(3)}
@@ -56,7 +47,7 @@ def safe_filename(filename: str) -> str:
 
 
 def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
-    item = footage_requests.open_for_upload(request_id, now)  # a closed request is 410 whatever was sent
+    item = owners.open_for_upload(request_id, now)  # a closed request is 410 whatever was sent
     data = parse(UploadIn, payload)
     content_type = data.content_type.lower().split(";", 1)[0].strip()
     if content_type not in config.allowed_content_types:
@@ -68,7 +59,7 @@ def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now:
         raise PayloadTooLarge(
             f"Files can be at most {config.max_multipart_bytes // 2**30} GiB. Split the export into shorter clips."
         )
-    upload_id = "u" + secrets.token_hex(12)
+    upload_id = UPLOAD.random()
     key = object_key(request_id, upload_id, data.filename)
     expires_at = now + timedelta(seconds=config.upload_url_ttl_s)
     if data.size <= config.multipart_threshold_bytes:
@@ -86,14 +77,14 @@ def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now:
         answer = {"method": "post", "url": post["url"], "fields": post["fields"]}
     else:
         answer = _start_multipart(s3, config, key, content_type, data.filename, data.size)
-    footage_requests.note_upload_started(item, now)
+    requests.note_upload_started(item, now)
     return {"upload_id": upload_id, "key": key, "expires_at": iso(expires_at), **answer}
 
 
 def complete_multipart(request_id: str, upload_id: str, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
     """Finish a multipart upload; the parts are listed here (browsers cannot read S3's ETags)."""
-    footage_requests.open_for_upload(request_id, now)
-    if not re.fullmatch(r"u[0-9a-f]{24}", upload_id or ""):
+    owners.open_for_upload(request_id, now)
+    if not UPLOAD.matches(upload_id):
         raise NotFound("There is no such upload.")
     prefix = f"requests/{request_id}/{upload_id}/"
     uploads = s3.list_multipart_uploads(Bucket=config.evidence_bucket, Prefix=prefix).get("Uploads", [])
@@ -150,6 +141,4 @@ def _start_multipart(s3: Any, config: Config, key: str, content_type: str, filen
 
 def _header_safe(filename: str) -> str:
     """S3 metadata must be ASCII: keep the name readable, percent-encoding the rest."""
-    from urllib.parse import quote
-
     return quote(filename, safe=" ._-()[]")[:512]

@@ -15,13 +15,17 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import footage_requests
-from chalicelib.models import FootageRequest, condition_failed
-from chalicelib.registrations import Notify
+from chalicelib.base import clients
+from chalicelib.base.config import get_config
+from chalicelib.base.lazy import Lazy
+from chalicelib.base.messages import Notify
+from chalicelib.base.store import condition_failed
+from chalicelib.footage import requests
+from chalicelib.footage.tables import OPEN, FootageRequest
 
 # Answers for a task token that is no longer waiting: nothing to do.
 _FINISHED_TOKEN_ERRORS = {"InvalidToken", "TaskTimedOut", "TaskDoesNotExist"}
@@ -67,7 +71,7 @@ class Workflow:
 def handle(message: Dict[str, Any], *, workflow: Workflow, notify: Notify, now: datetime) -> None:
     request_id = message["request_id"]
     stage = message["stage"]
-    item = footage_requests.find(request_id)
+    item = requests.find(request_id)
     if item is None:
         if stage == "waiting":
             workflow.finish(message["task_token"], "missing")
@@ -75,31 +79,20 @@ def handle(message: Dict[str, Any], *, workflow: Workflow, notify: Notify, now: 
     if stage == "waiting":
         _keep_token(item, message["task_token"], workflow)
     elif stage == "remind":
-        if item.status in footage_requests.OPEN:
+        if item.status in OPEN:
             notify({"type": "footage_reminder", "request_id": request_id})
     elif stage == "expire":
-        if footage_requests.expire(request_id, now):
+        if requests.expire(request_id, now):
             notify({"type": "footage_expired", "request_id": request_id})
     else:
         raise ValueError(f"unknown workflow stage {stage!r}")
-
-
-def handle_batch(event: Dict[str, Any], *, notify: Notify, now: datetime) -> Dict[str, Any]:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-    flow = get_workflow()
-
-    def record_handler(record: Any) -> None:
-        handle(json.loads(record.body), workflow=flow, notify=notify, now=now)
-
-    return process_partial_response(event=event, record_handler=record_handler, processor=BatchProcessor(EventType.SQS))
 
 
 def _keep_token(item: FootageRequest, task_token: str, workflow: Workflow) -> None:
     try:
         item.update(
             actions=[FootageRequest.task_token.set(task_token)],
-            condition=FootageRequest.status.is_in(*footage_requests.OPEN),
+            condition=FootageRequest.status.is_in(*OPEN),
         )
     except UpdateError as exc:
         if not condition_failed(exc):
@@ -108,19 +101,4 @@ def _keep_token(item: FootageRequest, task_token: str, workflow: Workflow) -> No
         workflow.finish(task_token, item.status)  # answered before the timer got here
 
 
-_WORKFLOW: Optional[Workflow] = None
-
-
-def get_workflow() -> Workflow:
-    global _WORKFLOW
-    if _WORKFLOW is None:
-        from chalicelib import clients
-        from chalicelib.config import get_config
-
-        _WORKFLOW = Workflow(clients.client("stepfunctions"), get_config().state_machine_arn)
-    return _WORKFLOW
-
-
-def reset() -> None:
-    global _WORKFLOW
-    _WORKFLOW = None
+get_workflow: Lazy[Workflow] = Lazy(lambda: Workflow(clients.client("stepfunctions"), get_config().state_machine_arn))

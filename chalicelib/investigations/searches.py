@@ -1,57 +1,40 @@
 """Officers' incident searches: the registered cameras near a point, exactly, with a trace.
 
-The geo index (``search_index``) finds candidate registrations within the circle; this module
+The geo index (``registry.index``) finds candidate registrations within the circle; this module
 reads the registrations themselves, keeps the active ones whose premises really are within the
-radius (the index may briefly hold stale entries, see ``registrations``), writes the audit entry,
-saves the result for the officer, and only then returns it.
+radius (the index may briefly hold stale entries, see ``registry.registrations``), writes the
+audit entry, saves the result for the officer, and only then returns it.
 """
 from __future__ import annotations
 
-import re
-import secrets
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from pydantic import Field, field_validator
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib import audit, geo, search_index
-from chalicelib.auth import Officer
-from chalicelib.errors import NotFound, ServiceUnavailable
-from chalicelib.models import Registration, SavedSearch, SearchResultAttribute
-from chalicelib.registrations import ACTIVE, address_view, camera_view, iso
-from chalicelib.validation import Schema, check_case_ref, check_time, clean_text, parse, parse_time
+from chalicelib import geo
+from chalicelib.base import audit
+from chalicelib.base.errors import NotFound, ServiceUnavailable
+from chalicelib.base.ids import SEARCH, iso
+from chalicelib.base.officers import Officer
+from chalicelib.base.validation import parse, parse_time
+from chalicelib.investigations.schemas import SearchIn
+from chalicelib.investigations.tables import SavedSearch, SearchResultAttribute
+from chalicelib.registry import index, registrations
+from chalicelib.registry.tables import Registration
+from chalicelib.registry.views import address_view, camera_view, point_view, retention_days
 
-MAX_RESULTS = 2000
-DEFAULT_RESULTS = 500
-BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
-_POOL: Optional[ThreadPoolExecutor] = None
-_POOL_LOCK = threading.Lock()
 SAVED_SEARCH_DAYS = 90
-
-
-class SearchIn(Schema):
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
-    radius_m: float = Field(ge=10, le=5000, allow_inf_nan=False)
-    case_ref: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=3, max_length=500)
-    incident_time: Optional[str] = Field(default=None, max_length=40)
-    limit: int = Field(default=DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
-
-    _reason = field_validator("reason")(clean_text)
-    _case_ref = field_validator("case_ref")(check_case_ref)
-    _incident_time = field_validator("incident_time")(check_time)
+# Registrations are read nearest first, this many at a time, until the limit is reached.
+READ_STEP = 4 * registrations.BATCH_GET_KEYS
 
 
 def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
     query = parse(SearchIn, payload)
     incident_time = parse_time(query.incident_time) if query.incident_time else None
-    hits, stats = search_index.find_within(query.lat, query.lon, query.radius_m)
+    hits, stats = index.find_within(query.lat, query.lon, query.radius_m)
     shown, total = _nearest_active(hits, query, query.limit)
-    search_id = "s" + secrets.token_hex(12)
+    search_id = SEARCH.random()
     circle = {"lat": query.lat, "lon": query.lon, "radius_m": query.radius_m}
     audit.record(
         officer,
@@ -96,7 +79,7 @@ def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
 def get_search(search_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
     """An earlier search, to the officer who ran it; its registrations as they are now."""
     missing = NotFound("There is no such search of yours.")
-    if not re.fullmatch(r"s[0-9a-f]{24}", search_id or ""):
+    if not SEARCH.matches(search_id):
         raise missing
     try:
         saved = SavedSearch.get(search_id)
@@ -105,7 +88,7 @@ def get_search(search_id: str, officer: Officer, now: datetime) -> Dict[str, Any
     if saved.officer != officer.username or saved.expires_at <= now:
         raise missing
     wanted = [r.registration_id for r in saved.results]
-    current = _within(_active_registrations(wanted), float(saved.lat), float(saved.lon), float(saved.radius_m))
+    current = _within(registrations.read_active(wanted), float(saved.lat), float(saved.lon), float(saved.radius_m))
     audit.record(
         officer,
         "view_search",
@@ -129,13 +112,13 @@ def get_search(search_id: str, officer: Officer, now: datetime) -> Dict[str, Any
 
 
 def officer_view(item: Registration, distance_m: float, incident_time: Optional[datetime]) -> Dict[str, Any]:
-    retention = None if item.retention_days is None else int(item.retention_days)
+    retention = retention_days(item)
     overwritten = None
     if incident_time is not None and retention is not None:
         overwritten = iso(incident_time + timedelta(days=retention))
     return {
         "registration_id": item.registration_id,
-        "location": {"lat": float(item.location.lat), "lon": float(item.location.lon)},
+        "location": point_view(item.location),
         "distance_m": round(distance_m, 1),
         "camera_count": int(item.camera_count),
         "cameras": [camera_view(c) for c in item.cameras],
@@ -157,36 +140,12 @@ def _nearest_active(hits: List[Any], query: SearchIn, limit: int) -> Tuple[List[
     """
     found: List[Tuple[Registration, float]] = []
     read = 0
-    step = BATCH_GET_KEYS * 4
     while read < len(hits) and len(found) < limit:
-        chunk = hits[read : read + step]
+        chunk = hits[read : read + READ_STEP]
         read += len(chunk)
-        found.extend(_within(_active_registrations(h.registration_id for h in chunk), query.lat, query.lon, query.radius_m))
+        found.extend(_within(registrations.read_active(h.registration_id for h in chunk), query.lat, query.lon, query.radius_m))
     found.sort(key=lambda pair: (pair[1], pair[0].registration_id))
     return found[:limit], len(found) + (len(hits) - read)
-
-
-def _active_registrations(ids: Iterable[str]) -> List[Registration]:
-    """The active ones among these registrations, read in concurrent 100-key batches."""
-    unique = list(dict.fromkeys(ids))
-    batches = [unique[i : i + BATCH_GET_KEYS] for i in range(0, len(unique), BATCH_GET_KEYS)]
-    try:
-        if len(batches) <= 1:
-            found = [list(Registration.batch_get(batch)) for batch in batches]
-        else:
-            found = list(_pool().map(lambda batch: list(Registration.batch_get(batch)), batches))
-    except PynamoDBException:
-        raise ServiceUnavailable("The registry cannot be read right now. Please try again.") from None
-    return [item for items in found for item in items if item.status == ACTIVE]
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    if _POOL is None:
-        with _POOL_LOCK:
-            if _POOL is None:
-                _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="registrations")
-    return _POOL
 
 
 def _within(items: List[Registration], lat: float, lon: float, radius_m: float) -> List[Tuple[Registration, float]]:

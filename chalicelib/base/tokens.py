@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError
+from pynamodb.models import Model
 
-from chalicelib.models import LinkToken
+from chalicelib.base.store import TableMeta, table
 
 TOKEN_BYTES = 32  # 256 bits from the OS CSPRNG
 
@@ -23,6 +25,28 @@ MANAGE = "manage"
 OWNER_SESSION = "owner_session"
 RESPOND = "respond"  # a footage request's link: reusable until the request's deadline
 REQUEST_SESSION = "request_session"
+
+
+@table
+class LinkToken(Model):
+    """A single-use link or an owner session. Only the token's SHA-256 is stored.
+
+    PK: ``token_hash`` (hex SHA-256 of the token). ``purpose`` says what it opens
+    (``verify``: one registration; ``manage``: an owner's email; ``owner_session``: the
+    session that a manage link is exchanged for; ``respond`` and ``request_session``: one
+    footage request), ``subject`` what it opens it to.
+    ``expires_at`` is a TTL attribute; readers ignore expired items themselves, since DynamoDB
+    deletes them only eventually.
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "tokens"
+
+    token_hash = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
 
 
 @dataclass(frozen=True)

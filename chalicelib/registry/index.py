@@ -1,4 +1,9 @@
-"""The geo index on DynamoDB: every index entry within a radius, exactly, at a measured cost.
+"""The geo index on DynamoDB: kept in step with active registrations, and read exactly.
+
+Writing: :func:`add` puts a registration's entry, :func:`remove` deletes it (the callers order
+these around the registration's own writes, see ``registrations``).
+
+Reading: every index entry within a radius, exactly, at a measured cost.
 
 ``geo.plan_search`` says which key ranges to read; this module reads them concurrently (each
 range to its last page), keeps the entries whose great-circle distance is within the radius
@@ -9,19 +14,36 @@ The index is a superset of the active registrations; the caller checks each hit'
 """
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from chalicelib import geo
-from chalicelib.models import GeoIndexEntry
+from chalicelib.base import pools
+from chalicelib.registry.tables import GeoIndexEntry, Registration
 
 _REGISTRATION_ID = GeoIndexEntry.registration_id.attr_name
 _LAT = GeoIndexEntry.lat.attr_name
 _LON = GeoIndexEntry.lon.attr_name
 
-_POOL: Optional[ThreadPoolExecutor] = None
-_POOL_LOCK = threading.Lock()
+
+def add(item: Registration) -> None:
+    cell, position = geo.index_keys(item.location.lat, item.location.lon, item.registration_id)
+    GeoIndexEntry(
+        cell,
+        position,
+        registration_id=item.registration_id,
+        lat=item.location.lat,
+        lon=item.location.lon,
+    ).save()
+
+
+def remove(entry_keys: Tuple[str, str]) -> None:
+    """Delete the entry with these keys (``keys(item)`` of a registration as it was)."""
+    GeoIndexEntry(*entry_keys).delete()
+
+
+def keys(item: Registration) -> Tuple[str, str]:
+    """The keys of the registration's entry, for where it is in ``item``."""
+    return geo.index_keys(item.location.lat, item.location.lon, item.registration_id)
 
 
 class IndexHit(NamedTuple):
@@ -63,7 +85,7 @@ def find_in_ranges(
     if len(ranges) == 1:
         results = [_read_range(ranges[0], page_size)]
     else:
-        pool = _pool()
+        pool = pools.reads()
         futures = [pool.submit(_read_range, key_range, page_size) for key_range in ranges]
         results = [future.result() for future in futures]
     hits: List[IndexHit] = []
@@ -96,13 +118,3 @@ def _read_range(key_range: geo.KeyRange, page_size: Optional[int]) -> Tuple[int,
         pages += 1
         items.extend(page.get("Items", []))
     return pages, result.page_iter.total_scanned_count, items
-
-
-def _pool() -> ThreadPoolExecutor:
-    """One small pool per process, created on first use (never at import)."""
-    global _POOL
-    if _POOL is None:
-        with _POOL_LOCK:
-            if _POOL is None:
-                _POOL = ThreadPoolExecutor(max_workers=geo.MAX_QUERIES, thread_name_prefix="geo-index")
-    return _POOL

@@ -1,4 +1,4 @@
-"""Officer authentication: Cognito access tokens verified by our own code.
+"""Officers: who is acting, and the proof of it, Cognito access tokens verified by our own code.
 
 API Gateway's Cognito authorizer is not emulated by ``chalice local`` or Chalice's test client
 (a forged or expired token passes there), so every officer request is verified here, the same
@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, FrozenSet, Optional
 
-import jwt
-
-from chalicelib.config import Config
-from chalicelib.errors import Forbidden, ServiceUnavailable, Unauthorized
+from chalicelib.base.config import Config, get_config
+from chalicelib.base.errors import Forbidden, ServiceUnavailable, Unauthorized
+from chalicelib.base.lazy import Lazy
 
 OFFICER = "officer"
 SUPERVISOR = "supervisor"
@@ -39,6 +37,8 @@ class Officer:
 
 
 def fetch_jwks(url: str) -> Dict[str, Any]:
+    import urllib.request  # http.client and ssl: only on a key fetch, once an hour
+
     with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 (configured https URL)
         return json.loads(response.read())
 
@@ -67,6 +67,8 @@ class KeySet:
             raise Unauthorized("The access token was not signed by a key of this service.") from None
 
     def _refresh(self, now: float) -> None:
+        import jwt  # PyJWT and cryptography: only functions that verify officers load them
+
         with self._lock:
             try:
                 jwks = self._fetch(self._url)
@@ -91,9 +93,10 @@ class Authenticator:
         self._client_id = config.user_pool_client_id
         self._keys = keys or KeySet(config.jwks_url)
 
-    def officer(self, authorization: Optional[str]) -> Officer:
-        """The officer an ``Authorization: Bearer <access token>`` header proves, or 401."""
-        token = _bearer(authorization)
+    def officer(self, token: str) -> Officer:
+        """The officer an access token proves, or Unauthorized."""
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -128,26 +131,4 @@ class Authenticator:
         )
 
 
-def _bearer(authorization: Optional[str]) -> str:
-    scheme, _, credentials = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
-        raise Unauthorized("Sign in and send 'Authorization: Bearer <access token>'.")
-    return credentials.strip()
-
-
-_AUTHENTICATOR: Optional[Authenticator] = None
-
-
-def get_authenticator() -> Authenticator:
-    global _AUTHENTICATOR
-    if _AUTHENTICATOR is None:
-        from chalicelib.config import get_config
-
-        _AUTHENTICATOR = Authenticator(get_config())
-    return _AUTHENTICATOR
-
-
-def set_authenticator(authenticator: Optional[Authenticator]) -> None:
-    """Use another authenticator (tests give one whose key set is moto's)."""
-    global _AUTHENTICATOR
-    _AUTHENTICATOR = authenticator
+get_authenticator: Lazy[Authenticator] = Lazy(lambda: Authenticator(get_config()))

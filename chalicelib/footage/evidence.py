@@ -1,4 +1,4 @@
-"""Evidence: what owners uploaded, verified on arrival, and officers' audited downloads.
+"""Evidence: what owners uploaded, verified on arrival.
 
 S3 ObjectCreated → SQS → :func:`ingest_record`: the object is streamed (constant memory) to
 compute its SHA-256 and checked again for size and type (by its first bytes: presigned POST
@@ -6,28 +6,23 @@ conditions are enforced by S3 but not by the local emulator, and a content type 
 claim). Each object version becomes one evidence item whose id is derived from the object,
 so a redelivered event finds the item it made and only finishes what was left undone.
 Objects that fail the checks are quarantined: recorded, tagged, never shown to officers.
+Officers' downloads are ``investigations.footage``'s.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import unquote, unquote_plus
 
-from pydantic import Field, field_validator
-from pynamodb.exceptions import PutError
+from chalicelib.base.config import Config
+from chalicelib.base.errors import NotFound
+from chalicelib.base.ids import EVIDENCE, evidence_id_for
+from chalicelib.base.messages import Notify
+from chalicelib.base.store import put_once
+from chalicelib.footage import requests, uploads
+from chalicelib.footage.tables import ACCEPTED, QUARANTINED, EvidenceItem
 
-from chalicelib import audit, footage_requests, uploads
-from chalicelib.auth import Officer
-from chalicelib.config import Config
-from chalicelib.errors import NotFound
-from chalicelib.models import EvidenceItem, condition_failed
-from chalicelib.registrations import Notify
-from chalicelib.validation import Schema, clean_text, parse
-
-ACCEPTED = "accepted"
-QUARANTINED = "quarantined"
 CHUNK_BYTES = 1024 * 1024
 HEAD_BYTES = 64
 
@@ -64,26 +59,11 @@ _DANGEROUS = (
 )
 
 
-class DownloadIn(Schema):
-    reason: str = Field(min_length=3, max_length=500)
-
-    _reason = field_validator("reason")(clean_text)
-
-
-def evidence_id_for(bucket: str, key: str, version: str) -> str:
-    return "e" + hashlib.sha256(f"{bucket}/{key}#{version}".encode()).hexdigest()[:24]
-
-
-def ingest_batch(event: Dict[str, Any], *, s3: Any, config: Config, notify: Notify, now: datetime) -> Dict[str, Any]:
-    """An SQS batch of S3 notifications; failed records go back for retry on their own."""
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-    def record_handler(record: Any) -> None:
-        for s3_record in json.loads(record.body).get("Records", []):  # s3:TestEvent has none
-            if str(s3_record.get("eventName", "")).startswith("ObjectCreated"):
-                ingest_record(s3_record, s3=s3, config=config, notify=notify, now=now)
-
-    return process_partial_response(event=event, record_handler=record_handler, processor=BatchProcessor(EventType.SQS))
+def ingest_notification(message: Dict[str, Any], *, s3: Any, config: Config, notify: Notify, now: datetime) -> None:
+    """One S3 notification (an SQS message's body): each created object, ingested."""
+    for s3_record in message.get("Records", []):  # s3:TestEvent has none
+        if str(s3_record.get("eventName", "")).startswith("ObjectCreated"):
+            ingest_record(s3_record, s3=s3, config=config, notify=notify, now=now)
 
 
 def ingest_record(record: Dict[str, Any], *, s3: Any, config: Config, notify: Notify, now: datetime) -> EvidenceItem:
@@ -98,45 +78,22 @@ def ingest_record(record: Dict[str, Any], *, s3: Any, config: Config, notify: No
     # Holds and tags are idempotent: setting them again repairs a crash right after the record.
     _mark_object(s3, _object_args(bucket, key, record), item.status)
     if item.status == ACCEPTED:
-        footage_requests.mark_uploading(item.request_id, now)
+        requests.mark_uploading(item.request_id, now)
         if not item.officer_notified:
             notify({"type": "footage_received", "evidence_id": evidence_id})
             item.update(actions=[EvidenceItem.officer_notified.set(True)])
     return item
 
 
-def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
-    """A short-lived link to one verified item, written to the audit log as a disclosure first."""
-    data = parse(DownloadIn, payload)
-    item = _find(evidence_id)
-    request = footage_requests.find(item.request_id)
-    if item.status != ACCEPTED or request is None:
-        raise NotFound("There is no such evidence.")
-    audit.record(
-        officer, "download_evidence", case_ref=request.case_ref, reason=data.reason, now=now,
-        registration_ids=[request.registration_id],
-        detail={"evidence_id": evidence_id, "request_id": item.request_id, "sha256": item.sha256},
-    )
-    params = {
-        "Bucket": config.evidence_bucket,
-        "Key": item.key,
-        "ResponseContentDisposition": _attachment(item.filename),
-        "ResponseContentType": item.content_type,
-    }
-    if item.version_id:
-        params["VersionId"] = item.version_id
-    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=config.download_url_ttl_s)
-    return {
-        "url": url,
-        "expires_in": config.download_url_ttl_s,
-        "filename": item.filename,
-        "size": int(item.size),
-        "sha256": item.sha256,
-    }
-
-
 def get(evidence_id: str) -> EvidenceItem:
-    return _find(evidence_id)
+    """The item, or NotFound (without a read for an id of the wrong shape)."""
+    missing = NotFound("There is no such evidence.")
+    if not EVIDENCE.matches(evidence_id):
+        raise missing
+    try:
+        return EvidenceItem.get(evidence_id)
+    except EvidenceItem.DoesNotExist:
+        raise missing from None
 
 
 def sha256_of(body: Any) -> Tuple[str, int, bytes]:
@@ -176,7 +133,7 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
     digest, size, head = sha256_of(obj["Body"])
     filename = unquote((obj.get("Metadata") or {}).get("original-filename") or parts.get("filename") or key.rsplit("/", 1)[-1])
     problem = None
-    if not parts or footage_requests.find(parts["request_id"]) is None:
+    if not parts or requests.find(parts["request_id"]) is None:
         problem = "This file does not belong to any request."
     elif size == 0:
         problem = "This file is empty."
@@ -199,13 +156,7 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
         problem=problem,
         officer_notified=False,
     )
-    try:
-        item.save(condition=EvidenceItem.evidence_id.does_not_exist())
-    except PutError as exc:
-        if not condition_failed(exc):
-            raise
-        return EvidenceItem.get(evidence_id, consistent_read=True)  # a concurrent delivery won
-    return item
+    return put_once(item, EvidenceItem.evidence_id)  # a concurrent delivery may have won
 
 
 def _object_args(bucket: str, key: str, record: Dict[str, Any]) -> Dict[str, str]:
@@ -223,20 +174,3 @@ def _mark_object(s3: Any, get_args: Dict[str, str], status: str) -> None:
                 raise  # a bucket without Object Lock (some local set-ups) has no legal holds
     else:
         s3.put_object_tagging(**get_args, Tagging={"TagSet": [{"Key": "sightline-quarantine", "Value": "true"}]})
-
-
-def _attachment(filename: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = uploads.safe_filename(filename)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def _find(evidence_id: str) -> EvidenceItem:
-    missing = NotFound("There is no such evidence.")
-    if not isinstance(evidence_id, str) or not evidence_id.startswith("e") or len(evidence_id) != 25:
-        raise missing
-    try:
-        return EvidenceItem.get(evidence_id)
-    except EvidenceItem.DoesNotExist:
-        raise missing from None

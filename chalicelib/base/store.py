@@ -1,0 +1,114 @@
+"""What every table shares: where it is, how long a call may take, and how writes conflict.
+
+Each domain package declares the models of its own tables with :class:`TableMeta` as their
+``Meta``'s metaclass and a ``table`` suffix; the table's name, region, endpoint and timeouts are
+read from the configuration when PynamoDB first connects, so nothing is bound at import and
+nothing is re-bound at run time. ``chalicelib.tables`` lists every model, for those who create
+or deploy tables.
+
+No model relies on DynamoDB transactions: the local engine (dynalite) has none, and every
+multi-item change is ordered so that a crash between two writes leaves a state the next retry
+or the housekeeping job repairs (``docs/decisions.md``).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, List, Type, TypeVar
+
+from pynamodb.exceptions import PutError
+from pynamodb.models import Model
+
+from chalicelib.base.config import Config, get_config
+from chalicelib.base.lazy import on_reset
+
+_MODELS: List[Type[Model]] = []
+
+M = TypeVar("M", bound=Model)
+
+
+class TableMeta(type):
+    """Metaclass of a model's ``Meta``: connection settings come from the configuration.
+
+    ``class Meta(metaclass=TableMeta): table = "registrations"`` names the table by its suffix
+    (deployed as ``<prefix>-registrations``, or ``SIGHTLINE_REGISTRATIONS_TABLE``).
+
+    PynamoDB reads ``table_name`` first whenever it needs a connection, which builds the
+    configuration once; it also looks at the other settings when the model class is created, at
+    import, which must not fix the configuration before the process has set its environment
+    (the CDK app imports the models, then sets the environment the app is packaged with).
+    """
+
+    @property
+    def table_name(cls) -> str:
+        return get_config().table_name(cls.table)
+
+    @property
+    def region(cls) -> str:
+        return _settings().region
+
+    @property
+    def host(cls) -> str:
+        return _settings().dynamodb_endpoint_url
+
+    # API Gateway gives a request 29 s; PynamoDB's defaults (15 s, 30 s, 3 retries) exceed it.
+    @property
+    def connect_timeout_seconds(cls) -> float:
+        return _settings().dynamodb_connect_timeout_s
+
+    @property
+    def read_timeout_seconds(cls) -> float:
+        return _settings().dynamodb_read_timeout_s
+
+    @property
+    def max_retry_attempts(cls) -> int:
+        return _settings().dynamodb_max_retries
+
+
+def _settings() -> Config:
+    """The configuration if it has been read, else the environment's as it is now (uncached)."""
+    return get_config.peek() or Config.from_environ()
+
+
+def table(model: Type[Model]) -> Type[Model]:
+    """Class decorator: a model of one of Sightline's tables (for :func:`models`)."""
+    if not isinstance(model.Meta, TableMeta):
+        raise TypeError(f"{model.__name__}.Meta must use TableMeta")
+    _MODELS.append(model)
+    return model
+
+
+def models() -> List[Type[Model]]:
+    """The models declared so far (``chalicelib.tables`` imports every package's)."""
+    return list(_MODELS)
+
+
+def condition_failed(exc: Exception) -> bool:
+    """Whether a PynamoDB write error is a failed condition (someone else got there first)."""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def put_once(item: M, key: Any) -> M:
+    """Create ``item`` unless an item with its key (``key``, the model's hash key attribute)
+    exists; either way, ``item`` is then the one that stands, so a retried or concurrent
+    create ends with the first one's values."""
+    try:
+        item.save(condition=key.does_not_exist())
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+        item.refresh(consistent_read=True)
+    return item
+
+
+def create_tables(models: Iterable[Type[Model]]) -> None:
+    """Create the tables off AWS (local stack, tests). In AWS the CDK app owns them."""
+    for model in models:
+        if not model.exists():
+            # dynalite has no UpdateTimeToLive; expiry is enforced on read and by housekeeping.
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True, ignore_update_ttl_errors=True)
+
+
+@on_reset
+def _drop_connections() -> None:
+    """A changed configuration (tests, the local stack) needs new connections."""
+    for model in _MODELS:
+        model._connection = None

@@ -1,0 +1,160 @@
+"""What owners see and do with the footage requests made to them, and everything held about
+them: sessions opened from an emailed link, the request page, answers, and the data export.
+
+An owner's link opens either all their registrations (a manage link, ``registry.owners``) or
+one footage request (a respond link, reusable until the request's deadline): exchanging a link
+for a session is decided here, the lowest package that knows both.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, List
+
+from chalicelib.base import tokens
+from chalicelib.base.config import Config
+from chalicelib.base.errors import Conflict, Gone, NotFound, Unauthorized
+from chalicelib.base.ids import iso
+from chalicelib.base.messages import Notify
+from chalicelib.base.validation import TokenIn, parse
+from chalicelib.footage import requests
+from chalicelib.footage.requests import Timer
+from chalicelib.footage.schemas import CompleteIn, DeclineIn
+from chalicelib.footage.tables import DECLINED, EXPIRED, OPEN, RESPONDED, FootageRequest
+from chalicelib.registry import index, owners, registrations
+from chalicelib.registry.tables import ACTIVE
+from chalicelib.registry.views import owner_view as registration_view
+
+
+def open_session(payload: Any, *, config: Config, now: datetime) -> Dict[str, Any]:
+    """Exchange an emailed link's token for a short session.
+
+    A manage link (single use) opens the owner's registrations; a footage request's link
+    (reusable until the request's deadline) opens that one request, until its deadline.
+    """
+    token = parse(TokenIn, payload).token
+    session = owners.open_session(token, config=config, now=now)
+    if session is not None:
+        return session
+    grant = tokens.peek(token, tokens.RESPOND, now)
+    if grant is not None:
+        request = check_session_open(grant.subject, now)
+        session, expires_at = tokens.mint(tokens.REQUEST_SESSION, grant.subject, request.deadline - now, now)
+        return {"session": session, "expires_at": iso(expires_at), "scope": "request", "request_id": grant.subject}
+    raise Gone("This link has expired or has already been used. Ask for a new one.")
+
+
+def request_for(session: str, request_id: str, now: datetime) -> str:
+    """The footage request a request session opens; Unauthorized without one, NotFound for
+    another request.
+
+    Whether the request is still open (Gone if not) is for the operation to say: each reads the
+    request anyway, so checking here too would read it twice.
+    """
+    grant = tokens.peek(session, tokens.REQUEST_SESSION, now)
+    if grant is None:
+        raise Unauthorized("Your session has ended. Open the link in your email again.")
+    if grant.subject != request_id:
+        raise NotFound("There is no such request.")
+    return request_id
+
+
+def check_session_open(request_id: str, now: datetime) -> FootageRequest:
+    """A request session works until the deadline, expiry or decline (Gone after)."""
+    item = requests.get(request_id)
+    status = requests.effective_status(item, now)
+    if status in (DECLINED, EXPIRED):
+        raise Gone(requests.closed_message(status))
+    return item
+
+
+def request_page(request_id: str, config: Config, now: datetime) -> Dict[str, Any]:
+    """What the owner's page shows of the request and of what they have uploaded."""
+    item = check_session_open(request_id, now)
+    return {
+        "request_id": item.request_id,
+        "status": requests.effective_status(item, now),
+        "force_name": config.force_name,
+        "case_ref": item.case_ref,
+        "incident": {"from": iso(item.incident_from), "to": iso(item.incident_to), "summary": item.summary, "area": item.area},
+        "deadline": iso(item.deadline),
+        "max_file_bytes": config.max_multipart_bytes,
+        "allowed_content_types": list(config.allowed_content_types),
+        "uploads": [requests.evidence_view(e) for e in requests.evidence_of(request_id)],
+    }
+
+
+def open_for_upload(request_id: str, now: datetime) -> FootageRequest:
+    """The request, if its owner may still upload to it; Gone (or Conflict) otherwise."""
+    item = requests.get(request_id)
+    status = requests.effective_status(item, now)
+    if status == RESPONDED:
+        raise Conflict(requests.closed_message(RESPONDED))
+    if status not in OPEN:
+        raise Gone(requests.closed_message(status))
+    return item
+
+
+def complete(request_id: str, payload: Any, *, notify: Notify, timer: Timer, now: datetime) -> Dict[str, str]:
+    parse(CompleteIn, payload or {})
+    item = open_for_upload(request_id, now)
+    if not item.uploads_started and not requests.evidence_of(request_id):
+        raise Conflict("Upload at least one file, or tell us you have no footage.")
+    requests.answer(item, RESPONDED, now)
+    timer.answered(item)
+    notify({"type": "footage_complete", "request_id": request_id})
+    return {"status": RESPONDED}
+
+
+def decline(request_id: str, payload: Any, *, notify: Notify, timer: Timer, now: datetime) -> Dict[str, str]:
+    data = parse(DeclineIn, payload or {})
+    item = requests.get(request_id)
+    status = requests.effective_status(item, now)
+    if status not in OPEN:
+        raise Gone(requests.closed_message(status))
+    requests.answer(item, DECLINED, now, decline_reason=data.reason)
+    timer.answered(item)
+    notify({"type": "footage_declined", "request_id": request_id})
+    return {"status": DECLINED}
+
+
+def export(owner_email: str, now: datetime) -> Dict[str, Any]:
+    """Everything Sightline holds about the owner of this email address."""
+    items = registrations.owned(owner_email, now)
+    return {
+        "email": owner_email,
+        "generated_at": iso(now),
+        "registrations": [registration_view(item) for item in items],
+        "search_index": [
+            {
+                "registration_id": item.registration_id,
+                "cell": index.keys(item)[0],
+                "location": {"lat": float(item.location.lat), "lon": float(item.location.lon)},
+            }
+            for item in items
+            if item.status == ACTIVE
+        ],
+        "footage_requests": _requests_made_to([item.registration_id for item in items]),
+        "note": (
+            "Sightline also keeps short-lived, hashed sign-in links and sessions for your "
+            "email address; they expire on their own and cannot be read back."
+        ),
+    }
+
+
+def _requests_made_to(registration_ids: List[str]) -> List[Dict[str, Any]]:
+    """The requests made to these registrations and what was uploaded."""
+    return [
+        {
+            "request_id": item.request_id,
+            "registration_id": registration_id,
+            "case_ref": item.case_ref,
+            "status": item.status,
+            "incident": {"from": iso(item.incident_from), "to": iso(item.incident_to), "summary": item.summary},
+            "deadline": iso(item.deadline),
+            "answered_at": iso(item.answered_at) if item.answered_at else None,
+            "decline_reason": item.decline_reason,
+            "uploads": [requests.evidence_view(e) for e in requests.evidence_of(item.request_id)],
+        }
+        for registration_id in registration_ids
+        for item in requests.for_registration(registration_id)
+    ]

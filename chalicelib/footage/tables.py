@@ -1,0 +1,124 @@
+"""The footage tables. Each docstring documents its key shape."""
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.base.store import TableMeta, table
+
+# A request's statuses; moves out of an open one are conditional updates.
+SENT = "sent"
+UPLOADING = "uploading"
+RESPONDED = "responded"
+DECLINED = "declined"
+EXPIRED = "expired"
+OPEN = (SENT, UPLOADING)
+
+# An evidence item's statuses.
+ACCEPTED = "accepted"
+QUARANTINED = "quarantined"
+
+
+class RequestsByCase(GlobalSecondaryIndex):
+    """GSI ``by-case``. PK: ``case_ref``; SK: ``request_id``."""
+
+    class Meta:
+        index_name = "by-case"
+        projection = AllProjection()
+
+    case_ref = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)
+
+
+class RequestsByRegistration(GlobalSecondaryIndex):
+    """GSI ``by-registration``. PK: ``registration_id``; SK: ``request_id`` (an owner's export)."""
+
+    class Meta:
+        index_name = "by-registration"
+        projection = AllProjection()
+
+    registration_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute(range_key=True)
+
+
+@table
+class FootageRequest(Model):
+    """An officer's request to one registration's owner for footage of an incident.
+
+    PK: ``request_id``, derived from the case reference and the registration
+    (``requests.request_id_for``): asking twice lands on the same item.
+    ``status``: ``sent`` → ``uploading`` → ``responded`` | ``declined`` | ``expired``; moves out
+    of ``sent``/``uploading`` are conditional updates. ``task_token`` is the workflow
+    execution's current token, completed when the owner answers.
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "requests"
+
+    request_id = UnicodeAttribute(hash_key=True)
+    case_ref = UnicodeAttribute()
+    registration_id = UnicodeAttribute()
+    officer = UnicodeAttribute()
+    officer_sub = UnicodeAttribute()
+    incident_from = UTCDateTimeAttribute()
+    incident_to = UTCDateTimeAttribute()
+    summary = UnicodeAttribute()
+    lat = NumberAttribute()
+    lon = NumberAttribute()
+    area = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    reply_by = UTCDateTimeAttribute(null=True)
+    deadline = UTCDateTimeAttribute()
+    reminder_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    answered_at = UTCDateTimeAttribute(null=True)
+    decline_reason = UnicodeAttribute(null=True)
+    task_token = UnicodeAttribute(null=True)
+    uploads_started = NumberAttribute(default=0)
+    owner_notified = BooleanAttribute(default=False)
+    workflow_started = BooleanAttribute(default=False)
+
+    by_case = RequestsByCase()
+    by_registration = RequestsByRegistration()
+
+
+class EvidenceByRequest(GlobalSecondaryIndex):
+    """GSI ``by-request``. PK: ``request_id``; SK: ``evidence_id``."""
+
+    class Meta:
+        index_name = "by-request"
+        projection = AllProjection()
+
+    request_id = UnicodeAttribute(hash_key=True)
+    evidence_id = UnicodeAttribute(range_key=True)
+
+
+@table
+class EvidenceItem(Model):
+    """One uploaded object version, verified on arrival.
+
+    PK: ``evidence_id``, derived from bucket, key and version (``ids.evidence_id_for``),
+    so a redelivered S3 event finds the item it made. ``status``: ``accepted`` (shown to
+    officers, under legal hold) or ``quarantined`` (with ``problem``; never shown to officers).
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "evidence"
+
+    evidence_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute()
+    key = UnicodeAttribute()
+    version_id = UnicodeAttribute(null=True)
+    filename = UnicodeAttribute()
+    size = NumberAttribute()
+    content_type = UnicodeAttribute()
+    sha256 = UnicodeAttribute()
+    uploaded_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    problem = UnicodeAttribute(null=True)
+    officer_notified = BooleanAttribute(default=False)
+
+    by_request = EvidenceByRequest()

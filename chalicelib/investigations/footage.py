@@ -1,0 +1,146 @@
+"""Officers ask owners for footage, follow their requests, and download what arrived.
+
+Asking is audited before anything is sent; a download is audited as a disclosure before its
+link is made.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional
+from urllib.parse import quote
+
+from chalicelib.base import audit
+from chalicelib.base.config import Config
+from chalicelib.base.errors import Conflict, NotFound, SightlineError, ValidationError
+from chalicelib.base.ids import iso
+from chalicelib.base.messages import Notify
+from chalicelib.base.officers import Officer
+from chalicelib.base.validation import is_case_ref, parse, parse_time
+from chalicelib.footage import evidence, requests, uploads
+from chalicelib.footage.requests import Incident, Timer
+from chalicelib.footage.tables import ACCEPTED
+from chalicelib.investigations.schemas import DownloadIn, FootageRequestIn
+from chalicelib.registry import registrations
+
+MAX_WINDOW = timedelta(hours=72)
+
+
+@dataclass
+class Refusal:
+    registration_id: str
+    error: SightlineError
+
+
+@dataclass
+class Asked:
+    """What came of asking: the requests that stand, and the registrations refused, each why."""
+
+    case_ref: str
+    created: List[Dict[str, Any]] = field(default_factory=list)
+    refused: List[Refusal] = field(default_factory=list)
+
+
+def ask_for_footage(payload: Any, officer: Officer, *, config: Config, notify: Notify, timer: Timer, now: datetime) -> Asked:
+    """One request per registration (asking again for one returns the request already made)."""
+    data = parse(FootageRequestIn, payload)
+    incident = Incident(
+        lat=data.incident.lat, lon=data.incident.lon, start=parse_time(data.incident.from_),
+        end=parse_time(data.incident.to), summary=data.incident.summary,
+    )
+    reply_by = parse_time(data.reply_by) if data.reply_by else None
+    _check_window(incident, reply_by, now)
+    wanted = list(dict.fromkeys(data.registration_ids))
+    found = {item.registration_id: item for item in registrations.read_active(wanted)}
+    audit.record(
+        officer, "request_footage", case_ref=data.case_ref, reason=data.reason, now=now,
+        registration_ids=sorted(found),
+        detail={"incident": {"lat": incident.lat, "lon": incident.lon, "from": iso(incident.start), "to": iso(incident.end)}},
+    )
+    asked = Asked(data.case_ref)
+    for registration_id in wanted:
+        registration = found.get(registration_id)
+        if registration is None:
+            asked.refused.append(Refusal(registration_id, NotFound("There is no active registration with this id.")))
+            continue
+        deadline = requests.deadline_for(registration, incident.end, reply_by, config)
+        if deadline <= now:
+            asked.refused.append(Refusal(registration_id, Conflict(
+                f"Too late: this owner's recorder keeps footage for {requests.retention_days(registration, config)} "
+                f"days, so footage of this incident has probably been overwritten (deadline {iso(deadline)}).",
+            )))
+            continue
+        item = requests.create(
+            case_ref=data.case_ref, registration=registration, officer=officer, incident=incident,
+            reason=data.reason, reply_by=reply_by, deadline=deadline, now=now, config=config,
+        )
+        requests.send_and_start(item, notify, timer, now)
+        asked.created.append(requests.officer_view(item))
+    return asked
+
+
+def list_for_case(case_ref: Optional[str]) -> Dict[str, Any]:
+    if not is_case_ref(case_ref):
+        raise ValidationError("Give the case reference.", {"case_ref": "This is required."})
+    return {
+        "case_ref": case_ref,
+        "requests": [requests.officer_view(item, requests.evidence_of(item.request_id)) for item in requests.for_case(case_ref)],
+    }
+
+
+def get_for_officer(request_id: str) -> Dict[str, Any]:
+    item = requests.get(request_id)
+    items = requests.evidence_of(request_id)
+    return {
+        **requests.officer_view(item, items),
+        "evidence": [requests.evidence_view(e) for e in items if e.status == ACCEPTED],
+    }
+
+
+def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
+    """A short-lived link to one verified item, written to the audit log as a disclosure first."""
+    data = parse(DownloadIn, payload)
+    item = evidence.get(evidence_id)
+    request = requests.find(item.request_id)
+    if item.status != ACCEPTED or request is None:
+        raise NotFound("There is no such evidence.")
+    audit.record(
+        officer, "download_evidence", case_ref=request.case_ref, reason=data.reason, now=now,
+        registration_ids=[request.registration_id],
+        detail={"evidence_id": evidence_id, "request_id": item.request_id, "sha256": item.sha256},
+    )
+    params = {
+        "Bucket": config.evidence_bucket,
+        "Key": item.key,
+        "ResponseContentDisposition": _attachment(item.filename),
+        "ResponseContentType": item.content_type,
+    }
+    if item.version_id:
+        params["VersionId"] = item.version_id
+    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=config.download_url_ttl_s)
+    return {
+        "url": url,
+        "expires_in": config.download_url_ttl_s,
+        "filename": item.filename,
+        "size": int(item.size),
+        "sha256": item.sha256,
+    }
+
+
+def _check_window(incident: Incident, reply_by: Optional[datetime], now: datetime) -> None:
+    fields = {}
+    if incident.end <= incident.start:
+        fields["incident.to"] = "Must be after 'from'."
+    elif incident.end - incident.start > MAX_WINDOW:
+        fields["incident.to"] = "Ask for at most 72 hours of footage at a time."
+    if incident.start > now + timedelta(minutes=5):
+        fields["incident.from"] = "Must not be in the future."
+    if reply_by is not None and reply_by <= now:
+        fields["reply_by"] = "Must be in the future."
+    if fields:
+        raise ValidationError("Some of the details need correcting.", fields)
+
+
+def _attachment(filename: str) -> str:
+    ascii_name = uploads.safe_filename(filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

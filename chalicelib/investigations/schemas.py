@@ -1,0 +1,84 @@
+"""What officers and supervisors send."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import List, Optional
+
+from pydantic import Field, field_validator
+
+from chalicelib.base.validation import (
+    CASE_REF_MAX,
+    Latitude,
+    Longitude,
+    Schema,
+    check_case_ref,
+    check_time,
+    clean_text,
+)
+
+MAX_RESULTS = 2000
+DEFAULT_RESULTS = 500
+MAX_REGISTRATIONS_PER_CALL = 100
+MAX_AUDIT_ENTRIES = 1000
+
+
+class SearchIn(Schema):
+    lat: Latitude
+    lon: Longitude
+    radius_m: float = Field(ge=10, le=5000, allow_inf_nan=False)
+    case_ref: str = Field(min_length=1, max_length=CASE_REF_MAX)
+    reason: str = Field(min_length=3, max_length=500)
+    incident_time: Optional[str] = Field(default=None, max_length=40)
+    limit: int = Field(default=DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
+
+    _reason = field_validator("reason")(clean_text)
+    _case_ref = field_validator("case_ref")(check_case_ref)
+    _incident_time = field_validator("incident_time")(check_time)
+
+
+class IncidentIn(Schema):
+    lat: Latitude
+    lon: Longitude
+    from_: str = Field(alias="from", max_length=40)
+    to: str = Field(max_length=40)
+    summary: str = Field(min_length=10, max_length=1000)
+
+    _summary = field_validator("summary")(clean_text)
+    _times = field_validator("from_", "to")(check_time)
+
+
+class FootageRequestIn(Schema):
+    case_ref: str = Field(min_length=1, max_length=CASE_REF_MAX)
+    registration_ids: List[str] = Field(min_length=1, max_length=MAX_REGISTRATIONS_PER_CALL)
+    incident: IncidentIn
+    reply_by: Optional[str] = Field(default=None, max_length=40)
+    reason: str = Field(min_length=3, max_length=500)
+
+    _reason = field_validator("reason")(clean_text)
+    _case_ref = field_validator("case_ref")(check_case_ref)
+    _reply_by = field_validator("reply_by")(check_time)
+
+
+class DownloadIn(Schema):
+    reason: str = Field(min_length=3, max_length=500)
+
+    _reason = field_validator("reason")(clean_text)
+
+
+class AuditQuery(Schema):
+    """Query-string filters (all text): at least an officer, a case reference or a time range."""
+
+    model_config = Schema.model_config | {"strict": False}
+
+    officer: Optional[str] = Field(default=None, min_length=1, max_length=128)
+    case_ref: Optional[str] = Field(default=None, min_length=1, max_length=CASE_REF_MAX)
+    from_: Optional[datetime] = Field(default=None, alias="from")
+    to: Optional[datetime] = None
+    limit: int = Field(default=200, ge=1, le=MAX_AUDIT_ENTRIES)
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _aware(cls, value: Optional[datetime]) -> Optional[datetime]:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-11-21T09:00:00Z")
+        return value

@@ -1,0 +1,310 @@
+"""Resident registrations: create, verify, read, change and delete.
+
+Writes are ordered, not transactional (the local engine has no transactions): the geo index
+is written before a registration becomes active and cleared after it stops being active, so
+the index is always a superset of the active registrations and a crash between the two writes
+can hide nothing that should be found; readers check the registration's status.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterable, Iterator, List, Optional
+
+from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, UpdateError
+
+from chalicelib import geo
+from chalicelib.base import pools, tokens
+from chalicelib.base.config import Config
+from chalicelib.base.errors import Conflict, Gone, NotFound, ServiceUnavailable, ValidationError
+from chalicelib.base.ids import REGISTRATION
+from chalicelib.base.messages import Notify
+from chalicelib.base.store import condition_failed
+from chalicelib.base.validation import PointIn, Schema, TokenIn, parse
+from chalicelib.registry import index
+from chalicelib.registry.schemas import AddressIn, CameraIn, Details, RegistrationIn, RegistrationPatch, owner_key
+from chalicelib.registry.tables import (
+    ACTIVE,
+    PENDING,
+    AddressAttribute,
+    CameraAttribute,
+    PointAttribute,
+    Registration,
+)
+from chalicelib.registry.views import owner_view
+
+# A camera placed further than this from its premises is almost certainly a slip of the pin.
+MAX_CAMERA_DISTANCE_M = 1000.0
+BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
+
+
+def registration_id_for(owner_email: str, address: AddressIn) -> str:
+    """A stable id for (owner, premises): resubmitting the same form cannot duplicate it."""
+    premises = re.sub(r"[\W_]+", " ", address.line1.casefold()).strip()
+    return REGISTRATION.derived("registration", owner_email, address.postcode.replace(" ", ""), premises)
+
+
+def register(payload: Any, *, config: Config, notify: Notify, now: datetime) -> None:
+    """Store a pending registration and queue its verification email.
+
+    Answers the same whether or not the owner or premises is already known: a known, verified
+    registration is left alone and its owner is emailed a manage link instead.
+    """
+    data = parse(RegistrationIn, payload, {"postcode_format": config.postcode_format})
+    _check_cameras(data.camera_count, data.cameras, data.location)
+    email = owner_key(data.email)
+    registration_id = registration_id_for(email, data.address)
+    expires_at = now + timedelta(hours=config.verification_ttl_hours)
+    item = Registration(
+        registration_id,
+        owner_email=email,
+        email=data.email,
+        consented_at=now,
+        created_at=now,
+        status=PENDING,
+        expires_at=expires_at,
+    )
+    _apply_details(item, data, now)
+    for _attempt in range(3):
+        try:
+            item.save(condition=Registration.registration_id.does_not_exist())
+            notify({"type": "verify_registration", "registration_id": registration_id})
+            return
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+        existing = find(registration_id)
+        if existing is None:
+            item.version = None  # deleted in between: try the create again
+            continue
+        if existing.status != PENDING:
+            notify({"type": "already_registered", "registration_id": registration_id})
+            return
+        # Unverified: the latest details win, and a fresh verification link goes out.
+        item.created_at = existing.created_at
+        item.version = existing.version
+        try:
+            item.save()
+        except PutError as exc:
+            if not condition_failed(exc):
+                raise
+            item.version = None
+            continue
+        notify({"type": "verify_registration", "registration_id": registration_id})
+        return
+    raise Conflict("This registration is being changed by another request. Please try again.")
+
+
+def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
+    """Activate the registration a verification link was sent for; put it in the geo index."""
+    token = parse(TokenIn, payload).token
+    grant = tokens.peek(token, tokens.VERIFY, now)
+    expired = Gone(
+        "This verification link has expired or has already been used. "
+        "Register again to get a new link."
+    )
+    item = find(grant.subject) if grant is not None else None
+    if item is None:
+        raise expired
+    if item.status == PENDING:
+        if _lapsed(item, now):
+            raise expired
+        index.add(item)
+        try:
+            item.update(
+                actions=[
+                    Registration.status.set(ACTIVE),
+                    Registration.verified_at.set(now),
+                    Registration.updated_at.set(now),
+                    Registration.expires_at.remove(),
+                ],
+                condition=Registration.status == PENDING,
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+            item.refresh(consistent_read=True)
+    tokens.consume(token, tokens.VERIFY, now)
+    return {"status": item.status, "registration_id": item.registration_id}
+
+
+def list_for_owner(owner_email: str, now: datetime) -> List[Dict[str, Any]]:
+    return [owner_view(item) for item in owned(owner_email, now)]
+
+
+def get_for_owner(owner_email: str, registration_id: str, now: datetime) -> Dict[str, Any]:
+    return owner_view(_owned(owner_email, registration_id, now))
+
+
+def update_for_owner(
+    owner_email: str, registration_id: str, payload: Any, *, config: Config, now: datetime
+) -> Dict[str, Any]:
+    patch = parse(RegistrationPatch, payload, {"postcode_format": config.postcode_format})
+    changes = patch.model_fields_set
+    if not changes:
+        raise ValidationError("Send at least one field to change.")
+    required = {"name", "address", "location", "camera_count"} & changes
+    nulls = {name: "This is required." for name in required if getattr(patch, name) is None}
+    if nulls:
+        raise ValidationError("Some of the details need correcting.", nulls)
+
+    item = _owned(owner_email, registration_id, now)
+    was_active = item.status == ACTIVE
+    old_keys = index.keys(item)
+    if "status" in changes and patch.status is not None:
+        if item.status == PENDING:
+            raise Conflict(
+                "Confirm your email address first: use the link we sent you.",
+                {"status": "This registration has not been verified yet."},
+            )
+        item.status = patch.status
+    _apply_details(item, patch, now, only=changes - {"status"})
+    _check_cameras(
+        int(item.camera_count),
+        [CameraIn.model_validate(c.as_dict()) for c in item.cameras],
+        PointIn(lat=item.location.lat, lon=item.location.lon),
+    )
+    if item.status == ACTIVE:
+        index.add(item)  # before the save: the index stays a superset of the active set
+    with _unless_changed_elsewhere():
+        item.save()
+    if was_active and (item.status != ACTIVE or index.keys(item) != old_keys):
+        index.remove(old_keys)
+    return owner_view(item)
+
+
+def delete_for_owner(owner_email: str, registration_id: str, *, notify: Notify, now: datetime) -> None:
+    """Remove the registration's personal data and its index entry for good; confirm by email."""
+    item = _owned(owner_email, registration_id, now)
+    with _unless_changed_elsewhere():
+        item.delete()
+    index.remove(index.keys(item))
+    notify(
+        {
+            "type": "registration_deleted",
+            "email": item.email,
+            "name": item.name,
+            "postcode": item.address.postcode,
+        }
+    )
+
+
+def find(registration_id: str) -> Optional[Registration]:
+    try:
+        return Registration.get(registration_id, consistent_read=True)
+    except Registration.DoesNotExist:
+        return None
+
+
+def owned(owner_email: str, now: datetime) -> List[Registration]:
+    """The owner's registrations, but for pending ones whose verification window has passed."""
+    return [item for item in Registration.by_owner_email.query(owner_email) if not _lapsed(item, now)]
+
+
+def read_active(ids: Iterable[str]) -> List[Registration]:
+    """The active ones among these registrations, read in concurrent 100-key batches."""
+    unique = list(dict.fromkeys(ids))
+    batches = [unique[i : i + BATCH_GET_KEYS] for i in range(0, len(unique), BATCH_GET_KEYS)]
+    try:
+        if len(batches) <= 1:
+            found = [list(Registration.batch_get(batch)) for batch in batches]
+        else:
+            found = list(pools.reads().map(lambda batch: list(Registration.batch_get(batch)), batches))
+    except PynamoDBException:
+        raise ServiceUnavailable("The registry cannot be read right now. Please try again.") from None
+    return [item for items in found for item in items if item.status == ACTIVE]
+
+
+def purge_expired(now: datetime) -> int:
+    """Delete pending registrations whose verification window has passed (and any stray
+    index entry a crash mid-verification left). DynamoDB's TTL does this too, eventually."""
+    purged = 0
+    for item in Registration.scan(
+        (Registration.status == PENDING) & (Registration.expires_at < now)
+    ):
+        try:
+            item.delete(condition=(Registration.status == PENDING) & (Registration.expires_at < now))
+        except DeleteError as exc:
+            if not condition_failed(exc):
+                raise
+            continue
+        index.remove(index.keys(item))
+        purged += 1
+    return purged
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _apply_details(item: Registration, data: Schema, now: datetime, only: Optional[set] = None) -> None:
+    fields = only if only is not None else set(Details.model_fields)
+    if "name" in fields:
+        item.name = data.name
+    if "phone" in fields:
+        item.phone = data.phone
+    if "business_name" in fields:
+        item.business_name = data.business_name
+    if "address" in fields:
+        item.address = AddressAttribute(**data.address.model_dump())
+    if "location" in fields:
+        item.location = PointAttribute(lat=data.location.lat, lon=data.location.lon)
+        item.geohash = geo.encode(data.location.lat, data.location.lon)
+    if "camera_count" in fields:
+        item.camera_count = data.camera_count
+    if "cameras" in fields:
+        item.cameras = [
+            CameraAttribute(
+                location=PointAttribute(**camera.location.model_dump()) if camera.location else None,
+                direction_deg=camera.direction_deg,
+                description=camera.description,
+            )
+            for camera in (data.cameras or [])
+        ]
+    if "retention_days" in fields:
+        item.retention_days = data.retention_days
+    item.updated_at = now
+
+
+def _check_cameras(camera_count: int, cameras: List[CameraIn], premises: PointIn) -> None:
+    fields: Dict[str, str] = {}
+    if len(cameras) > camera_count:
+        fields["cameras"] = (
+            f"You described {len(cameras)} cameras but said you have {camera_count}."
+        )
+    for number, camera in enumerate(cameras):
+        if camera.location is None:
+            continue
+        distance = geo.haversine_m(premises.lat, premises.lon, camera.location.lat, camera.location.lon)
+        if distance > MAX_CAMERA_DISTANCE_M:
+            fields[f"cameras.{number}.location"] = (
+                f"This camera is placed {distance / 1000:.1f} km from the premises; "
+                "put it where the camera is."
+            )
+    if fields:
+        raise ValidationError("Some of the details need correcting.", fields)
+
+
+@contextmanager
+def _unless_changed_elsewhere() -> Iterator[None]:
+    """A versioned write that lost to another change becomes a Conflict the owner can act on."""
+    try:
+        yield
+    except (PutError, DeleteError) as exc:
+        if not condition_failed(exc):
+            raise
+        raise Conflict("This registration was changed elsewhere. Reload it and try again.") from None
+
+
+def _lapsed(item: Registration, now: datetime) -> bool:
+    return item.status == PENDING and item.expires_at is not None and item.expires_at <= now
+
+
+def _owned(owner_email: str, registration_id: str, now: datetime) -> Registration:
+    missing = NotFound("There is no such registration for your email address.")
+    if not REGISTRATION.matches(registration_id):
+        raise missing
+    item = find(registration_id)
+    if item is None or item.owner_email != owner_email or _lapsed(item, now):
+        raise missing
+    return item
