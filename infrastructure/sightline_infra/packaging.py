@@ -16,16 +16,40 @@ none, warns and carries on without them). pip itself can: ``pip install --target
 ``--platform``/``--python-version``/``--abi`` installs the manylinux cp313 wheels into
 ``vendor/``, which Chalice copies into the package as is. The few pure-Python packages
 published only as source (geohash2) are first built into wheels here.
+
+What is left out of ``vendor/`` (see docs/decisions.md, 2026-12-02):
+
+* What the Lambda runtime provides (``RUNTIME_PROVIDED``): the Python runtimes include boto3
+  and its dependency closure (botocore, s3transfer, jmespath, python-dateutil, six, urllib3).
+  requirements.txt leaves boto3 out, but pynamodb requires botocore (and Powertools jmespath),
+  so pip installs botocore and its dependencies all the same: about 62% of the zipped package,
+  and a botocore that does not match the runtime's boto3. How: pip installs the requirements
+  with their dependencies as before (so pip's resolver still checks that they fit together),
+  then each runtime-provided distribution is removed file by file as listed in its
+  ``.dist-info/RECORD``, dist-info included. Installing a computed closure with ``--no-deps``
+  would need a second resolution and would lose that check for nothing.
+* Distributions installed as a dependency that nothing in the package imports
+  (``NEVER_IMPORTED``): docutils, which geohash2 declares but never imports (its only importer
+  was botocore's documentation generator). The build fails if any remaining module imports one.
+* Files no code reads at run time (``_DEAD_FILES``, ``_DEAD_DIRS``): type stubs (``*.pyi``,
+  ``py.typed``) and test folders inside packages.
+
+The built dependencies are cached under a name hashed from requirements.txt, the runtime and
+everything above (``_recipe``), so changing any of it never reuses an older build.
 """
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import importlib.metadata
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
+from typing import Dict, Iterable, List, Set, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "infrastructure" / "build"
@@ -35,6 +59,17 @@ LAMBDA_RUNTIME = "python3.13"
 LAMBDA_ARCHITECTURE = "x86_64"
 # Lambda's Python 3.13 runtime is Amazon Linux 2023: glibc 2.34.
 _GLIBC_MINOR_MAX = 34
+
+# boto3 and its dependency closure: the Lambda Python runtimes include them (their versions are
+# AWS's choice, see docs/decisions.md). Names as pip normalises them.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+# Installed as someone's dependency, imported by nothing in the package.
+NEVER_IMPORTED = ("docutils",)
+# Files and folders inside the dependencies that nothing reads at run time.
+_DEAD_FILES = ("*.pyi", "py.typed")
+_DEAD_DIRS = ("tests",)
+# Bump when the way the dependencies are built changes in a way the names above do not show.
+_RECIPE_VERSION = 2
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "email_templates")
 
@@ -65,13 +100,15 @@ def stage_project() -> Path:
 
 
 def build_dependencies(requirements: Path = REPO / "requirements.txt") -> Path:
-    """requirements.txt installed for the Lambda runtime, cached by its content."""
-    digest = hashlib.sha256(
-        (requirements.read_text() + LAMBDA_RUNTIME + LAMBDA_ARCHITECTURE).encode()
-    ).hexdigest()[:16]
+    """requirements.txt installed for the Lambda runtime, less what the package does not need
+    (see the module's docstring), cached by its content and the recipe."""
+    digest = hashlib.sha256(_recipe(requirements.read_text()).encode()).hexdigest()[:16]
     target = BUILD / f"dependencies-{LAMBDA_RUNTIME}-{digest}"
-    if (target / ".complete").exists():
+    # The marker sits next to the folder: everything inside it goes into the package.
+    complete = target.with_name(target.name + ".complete")
+    if complete.exists() and target.is_dir():
         return target
+    complete.unlink(missing_ok=True)
     shutil.rmtree(target, ignore_errors=True)
     wheels = BUILD / "wheels"
     _pip(["wheel", "--no-deps", "--wheel-dir", str(wheels), "-r", str(requirements)])
@@ -91,8 +128,106 @@ def build_dependencies(requirements: Path = REPO / "requirements.txt") -> Path:
         ]
     )
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: not used in Lambda
-    (target / ".complete").touch()
+    left_out = remove_distributions(target, RUNTIME_PROVIDED + NEVER_IMPORTED)
+    _check_not_imported(
+        target, [m for name in map(_canonical, NEVER_IMPORTED) if name in left_out for m in left_out[name][1]]
+    )
+    _remove_dead_files(target)
+    _prune_empty_directories(target)
+    target.with_name(target.name + ".left-out.txt").write_text(
+        "Installed by pip and left out of the package (see packaging.py):\n"
+        + "".join(f"{name}=={version}\n" for name, (version, _) in sorted(left_out.items()))
+    )
+    complete.touch()
     return target
+
+
+def _recipe(requirements_text: str) -> str:
+    return json.dumps(
+        {
+            "requirements": requirements_text,
+            "runtime": LAMBDA_RUNTIME,
+            "architecture": LAMBDA_ARCHITECTURE,
+            "runtime_provided": sorted(RUNTIME_PROVIDED),
+            "never_imported": sorted(NEVER_IMPORTED),
+            "dead_files": sorted(_DEAD_FILES),
+            "dead_dirs": sorted(_DEAD_DIRS),
+            "recipe": _RECIPE_VERSION,
+        },
+        sort_keys=True,
+    )
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def remove_distributions(target: Path, names: Iterable[str]) -> Dict[str, Tuple[str, Set[str]]]:
+    """Delete the installed distributions ``names`` (those present) from ``target``: every file
+    their RECORD lists, and their dist-info folder. Returns {name: (version, top-level modules)}
+    of what was removed."""
+    wanted = {_canonical(n) for n in names}
+    root = target.resolve()
+    removed: Dict[str, Tuple[str, Set[str]]] = {}
+    for dist in list(importlib.metadata.distributions(path=[str(target)])):
+        name, version = _canonical(dist.metadata["Name"]), dist.version  # read before deleting
+        if name not in wanted:
+            continue
+        if not dist.files:
+            raise PackagingError(f"{name} {version} has no RECORD: cannot tell its files")
+        modules: Set[str] = set()
+        metadata_folders: Set[Path] = set()
+        for file in dist.files:
+            path = (target / file).resolve()
+            if root not in path.parents:  # ../../bin/ scripts and the like
+                continue
+            top = path.relative_to(root).parts[0]
+            if top.endswith(".dist-info"):
+                metadata_folders.add(root / top)
+            else:
+                modules.add(top.removesuffix(".py"))
+            if path.is_file():
+                path.unlink()
+        for folder in metadata_folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        removed[name] = (version, modules)
+    return removed
+
+
+def _check_not_imported(target: Path, modules: Iterable[str]) -> None:
+    """Fail the build if any module left in ``target`` imports one of ``modules``."""
+    modules = sorted(set(modules))
+    if not modules:
+        return
+    pattern = re.compile(
+        rf"^\s*(?:import|from)\s+(?:{'|'.join(re.escape(m) for m in modules)})\b"
+        rf"|import_module\(\s*['\"](?:{'|'.join(re.escape(m) for m in modules)})\b",
+        re.MULTILINE,
+    )
+    for path in target.rglob("*.py"):
+        match = pattern.search(path.read_text(encoding="utf-8", errors="replace"))
+        if match:
+            raise PackagingError(
+                f"{path.relative_to(target)} imports {match.group(0).strip()!r}, which the build "
+                "leaves out as never imported: take its distribution off NEVER_IMPORTED in packaging.py"
+            )
+
+
+def _remove_dead_files(target: Path) -> None:
+    for path in sorted(target.rglob("*"), reverse=True):
+        relative = path.relative_to(target)
+        if path.is_dir() and not path.is_symlink():
+            # Only inside a package, never a top-level distribution called "tests".
+            if len(relative.parts) > 1 and path.name in _DEAD_DIRS:
+                shutil.rmtree(path)
+        elif any(fnmatch.fnmatch(path.name, pattern) for pattern in _DEAD_FILES):
+            path.unlink()
+
+
+def _prune_empty_directories(target: Path) -> None:
+    for directory in sorted((p for p in target.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
 
 
 def _platforms() -> List[str]:

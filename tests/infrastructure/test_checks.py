@@ -16,6 +16,13 @@ from .conftest import REPO, clean_environment, resources
 CHECKOV = REPO / ".venv-tools" / "bin" / "checkov"
 # Lambda's unzipped limit is 250 MB; stay well below it.
 PACKAGE_BUDGET_BYTES = 120 * 1024 * 1024
+# Zipped: what every deployment uploads, and what every cold start fetches. The runtime's boto3
+# and its dependencies are left out of the package (docs/decisions.md, 2026-12-02).
+PACKAGE_ZIPPED_BUDGET_BYTES = 10 * 1024 * 1024
+# Provided by the Lambda runtime (packaging.RUNTIME_PROVIDED), or imported by nothing (docutils):
+# distribution name -> top-level module.
+LEFT_OUT = {"boto3": "boto3", "botocore": "botocore", "s3transfer": "s3transfer", "jmespath": "jmespath",
+            "python_dateutil": "dateutil", "six": "six", "urllib3": "urllib3", "docutils": "docutils"}
 
 
 def test_cfn_lint_finds_no_errors(template_file: Path):
@@ -74,10 +81,25 @@ def package(cfn, cloud_assembly: Path) -> Path:
 
 
 def test_package_size_is_measured_and_within_budget(package: Path):
+    zipped = package.stat().st_size
     with zipfile.ZipFile(package) as archive:
         unzipped = sum(i.file_size for i in archive.infolist())
-    print(f"deployment package: {package.stat().st_size} bytes zipped, {unzipped} bytes unzipped")
+    print(f"deployment package: {zipped} bytes zipped, {unzipped} bytes unzipped")
+    assert zipped <= PACKAGE_ZIPPED_BUDGET_BYTES, (
+        f"deployment package is {zipped} bytes zipped ({unzipped} unzipped), over the "
+        f"{PACKAGE_ZIPPED_BUDGET_BYTES} bytes budget"
+    )
     assert unzipped < PACKAGE_BUDGET_BYTES
+
+
+def test_package_leaves_out_what_the_runtime_provides_and_dead_files(package: Path):
+    with zipfile.ZipFile(package) as archive:
+        names = archive.namelist()
+    top_level = {n.split("/", 1)[0].removesuffix(".py") for n in names}
+    assert not top_level & set(LEFT_OUT.values())
+    assert not {n.split("-", 1)[0].lower() for n in top_level if n.endswith(".dist-info")} & set(LEFT_OUT)
+    assert not [n for n in names if n.endswith((".pyi", "/py.typed")) or "/tests/" in n]
+    assert ".complete" not in names, "the build's cache marker belongs outside vendor/"
 
 
 def test_package_has_the_app_templates_and_dependencies_for_the_runtime(cfn, package: Path):
