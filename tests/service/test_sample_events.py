@@ -51,3 +51,29 @@ def test_the_sample_state_machine_input_is_what_a_request_starts_with():
     asl = json.loads((EVENTS.parent / "infrastructure" / "state_machines" / "footage_request.asl.json").read_text())
     paths = {state.get("TimeoutSecondsPath") for state in asl["States"].values()} - {None}
     assert paths == {"$.reminder_after_s", "$.deadline_after_reminder_s"}
+
+
+def test_the_sample_api_gateway_event_runs_an_officer_search(client, officers):
+    # Given the sample API Gateway event, carrying a real officer's access token
+    import app as sightline_app
+    from local.pump import LambdaContext
+    from tests.conftest import officer_token
+
+    event = load("apigateway_officer_search.json")
+    event["headers"]["Authorization"] = f"Bearer {officer_token('pc.jones')}"
+    # When API Gateway hands it to the function, as it does in AWS
+    response = sightline_app.app(event, LambdaContext("api_handler"))
+    # Then it is a search of the sample's circle (empty here)
+    assert response["statusCode"] == 200, response
+    body = json.loads(response["body"])
+    assert body["circle"] == {"lat": 52.4814, "lon": -1.899, "radius_m": 1000} and body["total"] == 0
+
+
+def test_the_sample_workflow_event_is_the_reminder_the_state_machine_sends(client):
+    event = load("sqs_workflow_remind.json")
+    body = json.loads(event["Records"][0]["body"])
+    asl = json.loads((EVENTS.parent / "infrastructure" / "state_machines" / "footage_request.asl.json").read_text())
+    sent = asl["States"]["SendReminder"]["Parameters"]["MessageBody"]
+    assert set(body) == {key.removesuffix(".$") for key in sent} and body["stage"] == sent["stage"]
+    # A reminder for a request that no longer exists is consumed, not retried
+    assert client.lambda_.invoke("workflow_events", event).payload == {"batchItemFailures": []}
