@@ -2,29 +2,63 @@
 from __future__ import annotations
 
 import functools
+import importlib
+import threading
 import warnings
 from datetime import datetime, timezone
-from typing import Any, Callable
+from types import ModuleType
+from typing import Any, Callable, Optional
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, ConvertToMiddleware, CORSConfig, Rate, Response
 
-from chalicelib import housekeeping, tables, web
 from chalicelib.base import clients
 from chalicelib.base.batches import each_message
 from chalicelib.base.config import get_config
 from chalicelib.base.errors import SightlineError
 from chalicelib.base.messages import get_queue
 from chalicelib.base.officers import OFFICER, SUPERVISOR, Officer, get_authenticator
-from chalicelib.base.validation import json_body
-from chalicelib.footage import evidence, owners, uploads, workflow
-from chalicelib.footage.workflow import get_workflow
-from chalicelib.investigations import audit_log, footage, searches
-from chalicelib.mail import deliveries
-from chalicelib.registry import owners as registry_owners
-from chalicelib.registry import registrations
+
+
+class _OnFirstUse:
+    """A domain module, imported when a handler first uses one of its names.
+
+    Chalice keeps every handler in this one module and Lambda imports all of it for each
+    function, so an import statement here would load the residents' and officers' modules
+    (their pydantic schemas, the officers' JWT checks) into the queue handlers, whose events
+    never use them: about half of their cold start. Each name below is bound at import as an
+    import statement would bind it; its module runs on first use (docs/decisions.md, "Cold
+    starts"). Inside ``chalicelib`` every import is a plain one at the top of its module.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+        self._module: Optional[ModuleType] = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, attribute: str) -> Any:
+        if self._module is None:
+            with self._lock:
+                if self._module is None:
+                    self._module = importlib.import_module(self._name)
+        return getattr(self._module, attribute)
+
+
+web = _OnFirstUse("chalicelib.web")
+tables = _OnFirstUse("chalicelib.tables")
+housekeeping = _OnFirstUse("chalicelib.housekeeping")
+registrations = _OnFirstUse("chalicelib.registry.registrations")
+registry_owners = _OnFirstUse("chalicelib.registry.owners")
+owners = _OnFirstUse("chalicelib.footage.owners")
+uploads = _OnFirstUse("chalicelib.footage.uploads")
+evidence = _OnFirstUse("chalicelib.footage.evidence")
+workflow = _OnFirstUse("chalicelib.footage.workflow")
+searches = _OnFirstUse("chalicelib.investigations.searches")
+footage = _OnFirstUse("chalicelib.investigations.footage")
+audit_log = _OnFirstUse("chalicelib.investigations.audit_log")
+deliveries = _OnFirstUse("chalicelib.mail.deliveries")
 
 # Most requests publish no metric; Powertools warns about each one, which is only noise.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -174,7 +208,7 @@ def read_audit_log() -> dict:
 @route("/officer/requests", methods=["POST"])
 def create_footage_requests() -> Response:
     asked = footage.ask_for_footage(
-        _body(), _officer(OFFICER), config=get_config(), notify=get_queue(), timer=get_workflow(), now=_now()
+        _body(), _officer(OFFICER), config=get_config(), notify=get_queue(), timer=workflow.get_workflow(), now=_now()
     )
     status, body = web.asked_answer(asked)
     return Response(body=body, status_code=status)
@@ -220,13 +254,13 @@ def complete_owner_upload(request_id: str, upload_id: str) -> dict:
 @route("/owner/requests/{request_id}/complete", methods=["POST"])
 def complete_owner_request(request_id: str) -> dict:
     now = _now()
-    return owners.complete(_request(request_id, now), _body(), notify=get_queue(), timer=get_workflow(), now=now)
+    return owners.complete(_request(request_id, now), _body(), notify=get_queue(), timer=workflow.get_workflow(), now=now)
 
 
 @route("/owner/requests/{request_id}/decline", methods=["POST"])
 def decline_owner_request(request_id: str) -> dict:
     now = _now()
-    return owners.decline(_request(request_id, now), _body(), notify=get_queue(), timer=get_workflow(), now=now)
+    return owners.decline(_request(request_id, now), _body(), notify=get_queue(), timer=workflow.get_workflow(), now=now)
 
 
 # One object per invocation: hashing a large one can take most of the function's time.
@@ -240,7 +274,7 @@ def ingest_evidence(event: Any) -> dict:
 
 @app.on_sqs_message(queue=config.workflow_queue, batch_size=10, name="workflow_events")
 def workflow_events(event: Any) -> dict:
-    timer, notify, now = get_workflow(), get_queue(), _now()
+    timer, notify, now = workflow.get_workflow(), get_queue(), _now()
     return each_message(event.to_dict(), lambda message: workflow.handle(message, workflow=timer, notify=notify, now=now))
 
 
@@ -265,7 +299,7 @@ def _now() -> datetime:
 
 def _body() -> Any:
     request = app.current_request
-    return json_body(request.raw_body, request.headers.get("content-type"))
+    return web.json_body(request.raw_body, request.headers.get("content-type"))
 
 
 def _authorization() -> str:
@@ -292,7 +326,7 @@ def _ready() -> bool:
     try:
         if not all(model.exists() for model in tables.ALL_MODELS):
             return False
-        get_queue()
+        get_queue().url()
         return True
     except Exception:  # any failure means "not ready", which is all /health reports
         logger.warning("health check failed", exc_info=True)

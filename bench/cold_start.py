@@ -64,10 +64,14 @@ _CHILD = r"""
 import time
 started = time.perf_counter()
 import sys
+if sys.argv[5:]:  # --profile: the whole cold start under cProfile (its figures are then inflated)
+    import cProfile
+    profiler = cProfile.Profile()
+    profiler.enable()
 module = __import__(sys.argv[1])
 imported = time.perf_counter()
 import json, types
-handler, function, heavy = sys.argv[2:]
+handler, function, heavy = sys.argv[2:5]
 heavy = heavy.split(",")
 at_import = [m for m in heavy if m in sys.modules]
 result, began, finished = None, imported, imported
@@ -82,6 +86,9 @@ if handler:
     began = time.perf_counter()
     result = getattr(module, handler)(event, context)
     finished = time.perf_counter()
+if sys.argv[5:]:
+    profiler.disable()
+    profiler.dump_stats(sys.argv[5])
 print(json.dumps({
     "import_ms": (imported - started) * 1000, "event_ms": (finished - began) * 1000,
     "total_ms": (imported - started + finished - began) * 1000,
@@ -134,10 +141,11 @@ def discover(app: Any) -> List[Function]:
     return functions
 
 
-def invoke(function: Function, event: Any, env: Dict[str, str]) -> Dict[str, Any]:
+def invoke(function: Function, event: Any, env: Dict[str, str], profile: Optional[Path] = None) -> Dict[str, Any]:
     """One cold start in a fresh process; its figures, or ColdStartFailed with what it said."""
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, function.module, function.handler, function.name, ",".join(HEAVY)],
+        [sys.executable, "-c", _CHILD, function.module, function.handler, function.name, ",".join(HEAVY),
+         *([str(profile)] if profile else [])],
         input=json.dumps(event), capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
     )
     lines = done.stdout.strip().splitlines()
@@ -260,6 +268,19 @@ def measure(functions: List[Function], fixtures: Fixtures, env: Dict[str, str], 
     return figures
 
 
+def profile_one(function: Function, fixtures: Fixtures, env: Dict[str, str]) -> None:
+    """Where one function's cold start goes: a warm-up, then one run under cProfile."""
+    import pstats
+
+    sample = json.loads(function.sample.read_text()) if function.sample else None
+    invoke(function, fixtures.event(sample) if sample else None, env)
+    path = OUTPUT.with_name(f"cold_start_{function.name}.prof")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    invoke(function, fixtures.event(sample) if sample else None, env, profile=path)
+    print(f"\n{function.name} under cProfile (figures inflated by the profiler), {path.relative_to(ROOT)}:")
+    pstats.Stats(str(path)).sort_stats("cumulative").print_stats(45)
+
+
 def p95(values: List[float]) -> float:
     # Interpolated between order statistics: with 15 runs, between the two slowest.
     return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
@@ -363,6 +384,8 @@ def run(args: argparse.Namespace, servers: contextlib.ExitStack) -> Tuple[Dict[s
           f"seeded (the sample search finds {found}), footage request {fixtures.request_id}", flush=True)
     for function in functions[1:]:
         print(f"  {function.name:<23} events/{function.sample.name}")
+    if args.profile:
+        profile_one(next(f for f in functions if f.name == args.profile), fixtures, env)
     return measure(functions, fixtures, env, args.runs), functions, unmeasured
 
 
@@ -373,6 +396,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="synthetic registrations around Birmingham and Coventry (default 2000: "
                              "about 270 within 2 km of the sample search)")
     parser.add_argument("--build-package", action="store_true", help="synthesise the deployment package first")
+    parser.add_argument("--profile", metavar="FUNCTION", help="also print where one function's cold start goes (cProfile)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

@@ -8,12 +8,12 @@ from typing import Dict
 from chalicelib.base import tokens
 from chalicelib.base.messages import Notify
 from chalicelib.footage import requests
-from chalicelib.registry import registrations
+from chalicelib.registry import records
 
 
 def run(now: datetime, notify: Notify) -> Dict[str, int]:
     return {
-        "expired_registrations": registrations.purge_expired(now),
+        "expired_registrations": records.purge_expired(now),
         "expired_tokens": tokens.purge_expired(now),
         "expired_requests": requests.expire_overdue(now, notify),
     }

@@ -1,5 +1,5 @@
 """The HTTP edge: request bodies, bearer credentials, and the one mapping from domain errors
-to HTTP answers.
+to HTTP answers (loaded by the API function only).
 
 Every error body has the same shape::
 
@@ -7,6 +7,7 @@ Every error body has the same shape::
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, Optional, Tuple, Type
 
 from chalicelib.base.errors import (
@@ -46,6 +47,8 @@ _CHALICE_CODES = {
     "InternalServerError": "internal_error",
 }
 
+MAX_BODY_BYTES = 32 * 1024
+
 OWNER_SIGN_IN = "Sign in with the link we emailed you (no session was sent)."
 OFFICER_SIGN_IN = "Sign in and send 'Authorization: Bearer <access token>'."
 
@@ -77,6 +80,22 @@ def asked_answer(asked: Asked) -> Tuple[int, Dict[str, Any]]:
         for r in asked.refused
     ]
     return (201 if asked.created else 409), {"case_ref": asked.case_ref, "requests": asked.created, "refused": refused}
+
+
+def json_body(raw: Optional[bytes], content_type: Optional[str]) -> Any:
+    """The parsed JSON of a request body, after the size and content-type checks."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType(
+            "Send the request body as JSON with 'Content-Type: application/json'."
+        )
+    raw = raw or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationError("The request body is not valid JSON.") from None
 
 
 def bearer(authorization: Optional[str], missing: str) -> str:

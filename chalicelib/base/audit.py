@@ -13,12 +13,11 @@ from typing import Any, Dict, Iterable, Optional
 from pynamodb.attributes import ListAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from chalicelib.base.errors import ServiceUnavailable
 from chalicelib.base.ids import iso_micro
 from chalicelib.base.officers import Officer
-from chalicelib.base.store import TableMeta, table
+from chalicelib.base.store import Table, TableMeta, table
 
 
 class AuditByCase(GlobalSecondaryIndex):
@@ -44,7 +43,7 @@ class AuditByDay(GlobalSecondaryIndex):
 
 
 @table
-class AuditEntry(Model):
+class AuditEntry(Table):
     """Append-only record of one consultation or disclosure of personal data.
 
     PK: ``officer`` (Cognito username); SK: ``entry_key`` = ``<ISO 8601 UTC time>#<entry_id>``,

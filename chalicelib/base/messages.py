@@ -9,7 +9,7 @@ owner's deletion must reach what was asked of them) travel as messages, not as i
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional
 
 from chalicelib.base import clients
 from chalicelib.base.config import get_config
@@ -19,19 +19,21 @@ Notify = Callable[[Dict[str, Any]], None]
 
 
 class NotificationQueue:
-    """Queues a message for the notifications handler."""
+    """Queues a message for the notifications handler. The SQS client and the queue's URL are
+    found when the first message is sent: an event that sends nothing builds neither."""
 
-    def __init__(self, sqs: Any, queue_url: str):
-        self._sqs = sqs
-        self._queue_url = queue_url
+    def __init__(self, queue_name: str):
+        self._queue_name = queue_name
+        self._url: Optional[str] = None
 
     def __call__(self, message: Dict[str, Any]) -> None:
-        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(message))
+        clients.client("sqs").send_message(QueueUrl=self.url(), MessageBody=json.dumps(message))
+
+    def url(self) -> str:
+        """The queue's URL (raises if there is no such queue: the health check asks)."""
+        if self._url is None:
+            self._url = clients.client("sqs").get_queue_url(QueueName=self._queue_name)["QueueUrl"]
+        return self._url
 
 
-def _queue() -> NotificationQueue:
-    sqs = clients.client("sqs")
-    return NotificationQueue(sqs, sqs.get_queue_url(QueueName=get_config().notifications_queue)["QueueUrl"])
-
-
-get_queue: Lazy[NotificationQueue] = Lazy(_queue)
+get_queue: Lazy[NotificationQueue] = Lazy(lambda: NotificationQueue(get_config().notifications_queue))

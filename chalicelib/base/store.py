@@ -17,6 +17,7 @@ from typing import Any, Iterable, List, Type, TypeVar
 from pynamodb.exceptions import PutError
 from pynamodb.models import Model
 
+from chalicelib.base import clients
 from chalicelib.base.config import Config, get_config
 from chalicelib.base.lazy import on_reset
 
@@ -68,10 +69,29 @@ def _settings() -> Config:
     return get_config.peek() or Config.from_environ()
 
 
+class Table(Model):
+    """Base of every model: its table speaks through the process's one DynamoDB client.
+
+    PynamoDB would build a botocore session and client per table, and a session per thread
+    (a search reads from a dozen threads): each costs tens of milliseconds of cold start. This
+    hands every table's connection the shared client from ``clients`` instead. It sets
+    ``Connection._client``, PynamoDB 6.1's private cache of its client (pinned in
+    requirements.txt; tests/service/test_tables_share_a_client.py fails if that changes).
+    """
+
+    @classmethod
+    def _get_connection(cls) -> Any:
+        connection = super()._get_connection()
+        shared = clients.client("dynamodb")
+        if connection.connection._client is not shared:
+            connection.connection._client = shared
+        return connection
+
+
 def table(model: Type[Model]) -> Type[Model]:
     """Class decorator: a model of one of Sightline's tables (for :func:`models`)."""
-    if not isinstance(model.Meta, TableMeta):
-        raise TypeError(f"{model.__name__}.Meta must use TableMeta")
+    if not isinstance(model.Meta, TableMeta) or not issubclass(model, Table):
+        raise TypeError(f"{model.__name__} must be a store.Table whose Meta uses TableMeta")
     _MODELS.append(model)
     return model
 

@@ -14,9 +14,8 @@ from typing import Optional
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DeleteError
-from pynamodb.models import Model
 
-from chalicelib.base.store import TableMeta, table
+from chalicelib.base.store import Table, TableMeta, table
 
 TOKEN_BYTES = 32  # 256 bits from the OS CSPRNG
 
@@ -28,7 +27,7 @@ REQUEST_SESSION = "request_session"
 
 
 @table
-class LinkToken(Model):
+class LinkToken(Table):
     """A single-use link or an owner session. Only the token's SHA-256 is stored.
 
     PK: ``token_hash`` (hex SHA-256 of the token). ``purpose`` says what it opens

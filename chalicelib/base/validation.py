@@ -6,7 +6,6 @@ domain code that uses them; :func:`parse` runs one and turns every failure into 
 """
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from datetime import datetime, timezone
@@ -14,9 +13,7 @@ from typing import Annotated, Any, Dict, Optional, Type, TypeVar
 
 import pydantic
 
-from chalicelib.base.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
-
-MAX_BODY_BYTES = 32 * 1024
+from chalicelib.base.errors import ValidationError
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -40,22 +37,6 @@ class TokenIn(Schema):
     """A link's token, posted by the page the link opened."""
 
     token: str = pydantic.Field(min_length=1, max_length=256)
-
-
-def json_body(raw: Optional[bytes], content_type: Optional[str]) -> Any:
-    """The parsed JSON of a request body, after the size and content-type checks."""
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
-        raise UnsupportedMediaType(
-            "Send the request body as JSON with 'Content-Type: application/json'."
-        )
-    raw = raw or b""
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The request body must be at most {MAX_BODY_BYTES} bytes.")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ValidationError("The request body is not valid JSON.") from None
 
 
 def parse(schema: Type[M], payload: Any, context: Optional[Dict[str, Any]] = None) -> M:

@@ -20,7 +20,7 @@ from chalicelib.base.errors import NotFound
 from chalicelib.base.ids import EVIDENCE, evidence_id_for
 from chalicelib.base.messages import Notify
 from chalicelib.base.store import put_once
-from chalicelib.footage import requests, uploads
+from chalicelib.footage import objects, requests
 from chalicelib.footage.tables import ACCEPTED, QUARANTINED, EvidenceItem
 
 CHUNK_BYTES = 1024 * 1024
@@ -126,7 +126,7 @@ def type_problem(content_type: str, head: bytes, config: Config) -> Optional[str
 
 
 def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> EvidenceItem:
-    parts = uploads.parse_key(key)
+    parts = objects.parse_key(key)
     version_id = record["s3"]["object"].get("versionId")
     obj = s3.get_object(**_object_args(bucket, key, record))
     content_type = (obj.get("ContentType") or "application/octet-stream").split(";", 1)[0].strip().lower()

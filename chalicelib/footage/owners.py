@@ -20,7 +20,7 @@ from chalicelib.footage import requests
 from chalicelib.footage.requests import Timer
 from chalicelib.footage.schemas import CompleteIn, DeclineIn
 from chalicelib.footage.tables import DECLINED, EXPIRED, OPEN, RESPONDED, FootageRequest
-from chalicelib.registry import index, owners, registrations
+from chalicelib.registry import index, owners, records
 from chalicelib.registry.tables import ACTIVE
 from chalicelib.registry.views import owner_view as registration_view
 
@@ -119,7 +119,7 @@ def decline(request_id: str, payload: Any, *, notify: Notify, timer: Timer, now:
 
 def export(owner_email: str, now: datetime) -> Dict[str, Any]:
     """Everything Sightline holds about the owner of this email address."""
-    items = registrations.owned(owner_email, now)
+    items = records.owned(owner_email, now)
     return {
         "email": owner_email,
         "generated_at": iso(now),

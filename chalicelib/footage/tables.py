@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.base.store import TableMeta, table
+from chalicelib.base.store import Table, TableMeta, table
 
 # A request's statuses; moves out of an open one are conditional updates.
 SENT = "sent"
@@ -43,7 +42,7 @@ class RequestsByRegistration(GlobalSecondaryIndex):
 
 
 @table
-class FootageRequest(Model):
+class FootageRequest(Table):
     """An officer's request to one registration's owner for footage of an incident.
 
     PK: ``request_id``, derived from the case reference and the registration
@@ -97,7 +96,7 @@ class EvidenceByRequest(GlobalSecondaryIndex):
 
 
 @table
-class EvidenceItem(Model):
+class EvidenceItem(Table):
     """One uploaded object version, verified on arrival.
 
     PK: ``evidence_id``, derived from bucket, key and version (``ids.evidence_id_for``),

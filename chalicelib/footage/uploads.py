@@ -8,42 +8,21 @@ these conditions; the ingest handler checks size and type again either way.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, Dict, List
 from urllib.parse import quote
 
 from chalicelib.base.config import Config
 from chalicelib.base.errors import NotFound, PayloadTooLarge, ValidationError
-from chalicelib.base.ids import FOOTAGE_REQUEST, UPLOAD, iso
+from chalicelib.base.ids import UPLOAD, iso
 from chalicelib.base.validation import parse
-from chalicelib.footage import owners, requests
+from chalicelib.footage import objects, owners, requests
 from chalicelib.footage.schemas import UploadIn
 
 S3_MAX_PARTS = 10_000
 S3_MIN_PART_BYTES = 5 * 1024 * 1024
 SLOW_UPLOAD_BYTES_PER_S = 256 * 1024
 MAX_PART_URL_TTL_S = 12 * 3600
-
-
-def object_key(request_id: str, upload_id: str, filename: str) -> str:
-    return f"requests/{request_id}/{upload_id}/{safe_filename(filename)}"
-
-
-def parse_key(key: str) -> Dict[str, str]:
-    """``{"request_id", "upload_id", "filename"}`` of a key this module made, or {}."""
-    match = re.fullmatch(rf"requests/({FOOTAGE_REQUEST.pattern})/({UPLOAD.pattern})/([^/]{{1,200}})", key)
-    if not match:
-        return {}
-    return {"request_id": match.group(1), "upload_id": match.group(2), "filename": match.group(3)}
-
-
-def safe_filename(filename: str) -> str:
-    """A key-safe version of the owner's file name (the name is shown, never trusted)."""
-    name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip(".-")
-    return (name or "footage")[:120]
 
 
 def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
@@ -60,7 +39,7 @@ def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now:
             f"Files can be at most {config.max_multipart_bytes // 2**30} GiB. Split the export into shorter clips."
         )
     upload_id = UPLOAD.random()
-    key = object_key(request_id, upload_id, data.filename)
+    key = objects.object_key(request_id, upload_id, data.filename)
     expires_at = now + timedelta(seconds=config.upload_url_ttl_s)
     if data.size <= config.multipart_threshold_bytes:
         post = s3.generate_presigned_post(

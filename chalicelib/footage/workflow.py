@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from pynamodb.exceptions import UpdateError
 
@@ -32,9 +32,18 @@ _FINISHED_TOKEN_ERRORS = {"InvalidToken", "TaskTimedOut", "TaskDoesNotExist"}
 
 
 class Workflow:
-    def __init__(self, sfn: Any, state_machine_arn: str):
-        self._sfn = sfn
+    """Starts and ends executions; its Step Functions client is built on first use (an owner's
+    reminder or the expiry never needs one)."""
+
+    def __init__(self, state_machine_arn: str, sfn: Optional[Any] = None):
         self._arn = state_machine_arn
+        self._client = sfn
+
+    @property
+    def _sfn(self) -> Any:
+        if self._client is None:
+            self._client = clients.client("stepfunctions")
+        return self._client
 
     def start(self, item: FootageRequest, now: datetime) -> None:
         """Start the request's execution, named by its id so a retried start is harmless."""
@@ -101,4 +110,4 @@ def _keep_token(item: FootageRequest, task_token: str, workflow: Workflow) -> No
         workflow.finish(task_token, item.status)  # answered before the timer got here
 
 
-get_workflow: Lazy[Workflow] = Lazy(lambda: Workflow(clients.client("stepfunctions"), get_config().state_machine_arn))
+get_workflow: Lazy[Workflow] = Lazy(lambda: Workflow(get_config().state_machine_arn))

@@ -17,11 +17,11 @@ from chalicelib.base.ids import iso
 from chalicelib.base.messages import Notify
 from chalicelib.base.officers import Officer
 from chalicelib.base.validation import is_case_ref, parse, parse_time
-from chalicelib.footage import evidence, requests, uploads
+from chalicelib.footage import evidence, objects, requests
 from chalicelib.footage.requests import Incident, Timer
 from chalicelib.footage.tables import ACCEPTED
 from chalicelib.investigations.schemas import DownloadIn, FootageRequestIn
-from chalicelib.registry import registrations
+from chalicelib.registry import records
 
 MAX_WINDOW = timedelta(hours=72)
 
@@ -51,7 +51,7 @@ def ask_for_footage(payload: Any, officer: Officer, *, config: Config, notify: N
     reply_by = parse_time(data.reply_by) if data.reply_by else None
     _check_window(incident, reply_by, now)
     wanted = list(dict.fromkeys(data.registration_ids))
-    found = {item.registration_id: item for item in registrations.read_active(wanted)}
+    found = {item.registration_id: item for item in records.read_active(wanted)}
     audit.record(
         officer, "request_footage", case_ref=data.case_ref, reason=data.reason, now=now,
         registration_ids=sorted(found),
@@ -142,5 +142,5 @@ def _check_window(incident: Incident, reply_by: Optional[datetime], now: datetim
 
 
 def _attachment(filename: str) -> str:
-    ascii_name = uploads.safe_filename(filename)
+    ascii_name = objects.safe_filename(filename)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -20,13 +20,13 @@ from chalicelib.base.officers import Officer
 from chalicelib.base.validation import parse, parse_time
 from chalicelib.investigations.schemas import SearchIn
 from chalicelib.investigations.tables import SavedSearch, SearchResultAttribute
-from chalicelib.registry import index, registrations
+from chalicelib.registry import index, records
 from chalicelib.registry.tables import Registration
 from chalicelib.registry.views import address_view, camera_view, point_view, retention_days
 
 SAVED_SEARCH_DAYS = 90
 # Registrations are read nearest first, this many at a time, until the limit is reached.
-READ_STEP = 4 * registrations.BATCH_GET_KEYS
+READ_STEP = 4 * records.BATCH_GET_KEYS
 
 
 def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
@@ -88,7 +88,7 @@ def get_search(search_id: str, officer: Officer, now: datetime) -> Dict[str, Any
     if saved.officer != officer.username or saved.expires_at <= now:
         raise missing
     wanted = [r.registration_id for r in saved.results]
-    current = _within(registrations.read_active(wanted), float(saved.lat), float(saved.lon), float(saved.radius_m))
+    current = _within(records.read_active(wanted), float(saved.lat), float(saved.lon), float(saved.radius_m))
     audit.record(
         officer,
         "view_search",
@@ -143,7 +143,7 @@ def _nearest_active(hits: List[Any], query: SearchIn, limit: int) -> Tuple[List[
     while read < len(hits) and len(found) < limit:
         chunk = hits[read : read + READ_STEP]
         read += len(chunk)
-        found.extend(_within(registrations.read_active(h.registration_id for h in chunk), query.lat, query.lon, query.radius_m))
+        found.extend(_within(records.read_active(h.registration_id for h in chunk), query.lat, query.lon, query.radius_m))
     found.sort(key=lambda pair: (pair[1], pair[0].registration_id))
     return found[:limit], len(found) + (len(hits) - read)
 

@@ -9,9 +9,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.models import Model
 
-from chalicelib.base.store import TableMeta, table
+from chalicelib.base.store import Table, TableMeta, table
 
 
 class SearchResultAttribute(MapAttribute):
@@ -20,7 +19,7 @@ class SearchResultAttribute(MapAttribute):
 
 
 @table
-class SavedSearch(Model):
+class SavedSearch(Table):
     """An officer's search and the registrations it returned, for ``GET /officer/searches/{id}``.
 
     PK: ``search_id`` (random). Holds ids and distances only: personal data is read afresh

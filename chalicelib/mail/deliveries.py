@@ -14,7 +14,7 @@ from chalicelib.base.config import Config
 from chalicelib.footage import evidence, requests
 from chalicelib.footage.tables import OPEN, FootageRequest
 from chalicelib.mail.sending import Mailer, get_mailer
-from chalicelib.registry import registrations
+from chalicelib.registry import records
 from chalicelib.registry.tables import PENDING, Registration
 from chalicelib.registry.views import owner_view
 
@@ -41,7 +41,7 @@ def _common(config: Config) -> Dict[str, Any]:
 
 
 def _verify_registration(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
-    item = registrations.find(message["registration_id"])
+    item = records.find(message["registration_id"])
     if item is None or item.status != PENDING:
         return  # deleted or verified meanwhile: nothing to confirm
     token, expires_at = tokens.mint(
@@ -61,14 +61,14 @@ def _verify_registration(message: Dict[str, Any], mailer: Mailer, config: Config
 
 
 def _already_registered(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
-    item = registrations.find(message["registration_id"])
+    item = records.find(message["registration_id"])
     if item is None:
         return
     _send_manage_link(item, "already_registered", mailer, config, now)
 
 
 def _manage_link(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
-    item = next(iter(registrations.owned(message["email"], now)), None)
+    item = next(iter(records.owned(message["email"], now)), None)
     if item is None:
         return  # not registered: the resident was told "if it is registered, we sent a link"
     _send_manage_link(item, "manage_link", mailer, config, now)
@@ -115,7 +115,7 @@ def _email_owner(request_id: str, template: str, mailer: Mailer, config: Config,
     request = requests.find(request_id)
     if request is None or request.status not in OPEN or request.deadline <= now:
         return
-    owner = registrations.find(request.registration_id)
+    owner = records.find(request.registration_id)
     if owner is None:
         return  # the owner deleted their registration: nobody to ask
     token, _ = tokens.mint(tokens.RESPOND, request_id, request.deadline - now, now)

@@ -1,4 +1,4 @@
-"""Resident registrations: create, verify, read, change and delete.
+"""Resident registrations: create, verify, read, change and delete (the residents' routes).
 
 Writes are ordered, not transactional (the local engine has no transactions): the geo index
 is written before a registration becomes active and cleared after it stops being active, so
@@ -10,19 +10,19 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, Dict, Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
-from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
 from chalicelib import geo
-from chalicelib.base import pools, tokens
+from chalicelib.base import tokens
 from chalicelib.base.config import Config
-from chalicelib.base.errors import Conflict, Gone, NotFound, ServiceUnavailable, ValidationError
+from chalicelib.base.errors import Conflict, Gone, NotFound, ValidationError
 from chalicelib.base.ids import REGISTRATION
 from chalicelib.base.messages import Notify
 from chalicelib.base.store import condition_failed
 from chalicelib.base.validation import PointIn, Schema, TokenIn, parse
-from chalicelib.registry import index
+from chalicelib.registry import index, records
 from chalicelib.registry.schemas import AddressIn, CameraIn, Details, RegistrationIn, RegistrationPatch, owner_key
 from chalicelib.registry.tables import (
     ACTIVE,
@@ -36,7 +36,6 @@ from chalicelib.registry.views import owner_view
 
 # A camera placed further than this from its premises is almost certainly a slip of the pin.
 MAX_CAMERA_DISTANCE_M = 1000.0
-BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
 
 
 def registration_id_for(owner_email: str, address: AddressIn) -> str:
@@ -74,7 +73,7 @@ def register(payload: Any, *, config: Config, notify: Notify, now: datetime) -> 
         except PutError as exc:
             if not condition_failed(exc):
                 raise
-        existing = find(registration_id)
+        existing = records.find(registration_id)
         if existing is None:
             item.version = None  # deleted in between: try the create again
             continue
@@ -104,11 +103,11 @@ def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
         "This verification link has expired or has already been used. "
         "Register again to get a new link."
     )
-    item = find(grant.subject) if grant is not None else None
+    item = records.find(grant.subject) if grant is not None else None
     if item is None:
         raise expired
     if item.status == PENDING:
-        if _lapsed(item, now):
+        if records.lapsed(item, now):
             raise expired
         index.add(item)
         try:
@@ -130,7 +129,7 @@ def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
 
 
 def list_for_owner(owner_email: str, now: datetime) -> List[Dict[str, Any]]:
-    return [owner_view(item) for item in owned(owner_email, now)]
+    return [owner_view(item) for item in records.owned(owner_email, now)]
 
 
 def get_for_owner(owner_email: str, registration_id: str, now: datetime) -> Dict[str, Any]:
@@ -188,50 +187,6 @@ def delete_for_owner(owner_email: str, registration_id: str, *, notify: Notify, 
             "postcode": item.address.postcode,
         }
     )
-
-
-def find(registration_id: str) -> Optional[Registration]:
-    try:
-        return Registration.get(registration_id, consistent_read=True)
-    except Registration.DoesNotExist:
-        return None
-
-
-def owned(owner_email: str, now: datetime) -> List[Registration]:
-    """The owner's registrations, but for pending ones whose verification window has passed."""
-    return [item for item in Registration.by_owner_email.query(owner_email) if not _lapsed(item, now)]
-
-
-def read_active(ids: Iterable[str]) -> List[Registration]:
-    """The active ones among these registrations, read in concurrent 100-key batches."""
-    unique = list(dict.fromkeys(ids))
-    batches = [unique[i : i + BATCH_GET_KEYS] for i in range(0, len(unique), BATCH_GET_KEYS)]
-    try:
-        if len(batches) <= 1:
-            found = [list(Registration.batch_get(batch)) for batch in batches]
-        else:
-            found = list(pools.reads().map(lambda batch: list(Registration.batch_get(batch)), batches))
-    except PynamoDBException:
-        raise ServiceUnavailable("The registry cannot be read right now. Please try again.") from None
-    return [item for items in found for item in items if item.status == ACTIVE]
-
-
-def purge_expired(now: datetime) -> int:
-    """Delete pending registrations whose verification window has passed (and any stray
-    index entry a crash mid-verification left). DynamoDB's TTL does this too, eventually."""
-    purged = 0
-    for item in Registration.scan(
-        (Registration.status == PENDING) & (Registration.expires_at < now)
-    ):
-        try:
-            item.delete(condition=(Registration.status == PENDING) & (Registration.expires_at < now))
-        except DeleteError as exc:
-            if not condition_failed(exc):
-                raise
-            continue
-        index.remove(index.keys(item))
-        purged += 1
-    return purged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,15 +251,11 @@ def _unless_changed_elsewhere() -> Iterator[None]:
         raise Conflict("This registration was changed elsewhere. Reload it and try again.") from None
 
 
-def _lapsed(item: Registration, now: datetime) -> bool:
-    return item.status == PENDING and item.expires_at is not None and item.expires_at <= now
-
-
 def _owned(owner_email: str, registration_id: str, now: datetime) -> Registration:
     missing = NotFound("There is no such registration for your email address.")
     if not REGISTRATION.matches(registration_id):
         raise missing
-    item = find(registration_id)
-    if item is None or item.owner_email != owner_email or _lapsed(item, now):
+    item = records.find(registration_id)
+    if item is None or item.owner_email != owner_email or records.lapsed(item, now):
         raise missing
     return item

@@ -11,9 +11,8 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
-from chalicelib.base.store import TableMeta, table
+from chalicelib.base.store import Table, TableMeta, table
 
 PENDING = "pending"
 ACTIVE = "active"
@@ -50,7 +49,7 @@ class OwnerEmailIndex(GlobalSecondaryIndex):
 
 
 @table
-class Registration(Model):
+class Registration(Table):
     """One owner's cameras at one premises.
 
     PK: ``registration_id``, derived from the owner's normalised email and the premises
@@ -88,7 +87,7 @@ class Registration(Model):
 
 
 @table
-class GeoIndexEntry(Model):
+class GeoIndexEntry(Table):
     """Sparse search index of active registrations.
 
     PK: ``cell``, the premises' partition in ``geo.PARTITIONS``: a 23-bit geohash cell

@@ -3,7 +3,7 @@ built for the Lambda runtime.
 
 Why a staged copy: Chalice packages ``app.py``, ``chalicelib/`` and ``vendor/``, but the email
 templates live in ``templates/email/``. Copying them into the real
-``chalicelib/email_templates/`` would leave a copy there that ``notifications.py`` prefers to
+``chalicelib/email_templates/`` would leave a copy there that ``chalicelib/mail/sending.py`` prefers to
 the real templates, so a developer's tests would silently render a stale copy after editing a
 template. The build therefore stages the project under ``infrastructure/build/`` (ignored by
 git) and adds the templates to the staged ``chalicelib/`` only.

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.base.config import Config
 from chalicelib.footage.evidence import sha256_of, type_problem
-from chalicelib.footage.uploads import parse_key, safe_filename
+from chalicelib.footage.objects import parse_key, safe_filename
 
 CONFIG = Config.from_environ({})
 MP4 = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 # Heavy libraries that only some events need: importing the app must not load them.
-LOADED_ON_FIRST_USE = ("jwt", "cryptography", "jinja2", "email_validator", "boto3")
+LOADED_ON_FIRST_USE = ("jwt", "cryptography", "jinja2", "email_validator", "boto3", "pydantic")
 
 
 def test_import_linter_contracts_are_kept():

@@ -2,7 +2,8 @@
 import pytest
 
 from chalicelib.base.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
-from chalicelib.base.validation import MAX_BODY_BYTES, clean_text, json_body, parse
+from chalicelib.base.validation import clean_text, parse
+from chalicelib.web import MAX_BODY_BYTES, json_body
 from chalicelib.registry.registrations import registration_id_for
 from chalicelib.registry.schemas import AddressIn, RegistrationIn, normalise_postcode
 from tests.conftest import registration_body
