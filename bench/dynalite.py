@@ -23,7 +23,7 @@ class Dynalite:
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
-        self.port = _free_port(host)
+        self.port = free_port(host)
         self.endpoint = f"http://{host}:{self.port}"
         self._process: Optional[subprocess.Popen] = None
 
@@ -59,7 +59,8 @@ class Dynalite:
                 self._process.wait()
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
+    """A port nothing listens on now (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
