@@ -326,7 +326,7 @@ def _ready() -> bool:
     try:
         if not all(model.exists() for model in tables.ALL_MODELS):
             return False
-        get_queue().url()
+        get_queue().find_url()
         return True
     except Exception:  # any failure means "not ready", which is all /health reports
         logger.warning("health check failed", exc_info=True)

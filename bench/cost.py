@@ -86,7 +86,7 @@ DYNAMODB_ITEM_OVERHEAD = 100
 # are never deleted by the stack: they live --kept-days.
 TABLE_LIFETIME_DAYS = {
     "tokens": 3,  # links and sessions expire within hours (verification links in 72 h); housekeeping purges them
-    "searches": 90,  # SavedSearch's TTL (chalicelib/search.py, SAVED_SEARCH_DAYS)
+    "searches": 90,  # SavedSearch's TTL (chalicelib/investigations/searches.py, SAVED_SEARCH_DAYS)
 }
 # Held per registration, not per operation: stored for as long as the registration stands.
 REGISTRY_TABLES = ("registrations", "geo-index")

@@ -21,8 +21,8 @@ def provision(
     create_tables()
     session = boto3.session.Session(region_name=region)
     sqs = session.client("sqs", endpoint_url=aws_endpoint)
-    for queue in (config.notifications_queue, config.workflow_queue):
-        create_queue_with_dlq(sqs, queue)
+    notifications_url = create_queue_with_dlq(sqs, config.notifications_queue)
+    create_queue_with_dlq(sqs, config.workflow_queue)
     ingest_url = create_queue_with_dlq(sqs, config.ingest_queue, visibility_timeout_s=360)
     create_evidence_bucket(session.client("s3", endpoint_url=aws_endpoint), sqs, config.evidence_bucket, ingest_url)
     session.client("ses", endpoint_url=aws_endpoint).verify_email_identity(EmailAddress=sender)
@@ -31,6 +31,7 @@ def provision(
     )
     workflow_url = sqs.get_queue_url(QueueName=config.workflow_queue)["QueueUrl"]
     resources["state_machine_arn"] = create_state_machine(session.client("stepfunctions", endpoint_url=aws_endpoint), workflow_url)
+    resources["notifications_queue_url"] = notifications_url
     return resources
 
 

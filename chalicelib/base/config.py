@@ -45,6 +45,8 @@ class Config:
     # Queues and the evidence bucket: "<prefix>-<name>" unless set (callables are defaults
     # computed from the prefix).
     notifications_queue: str = setting("SIGHTLINE_NOTIFICATIONS_QUEUE", _prefixed("notifications"))
+    # Its URL, when the deployment knows it (saves each cold start a GetQueueUrl call).
+    notifications_queue_url: str = setting("SIGHTLINE_NOTIFICATIONS_QUEUE_URL", "")
     ingest_queue: str = setting("SIGHTLINE_INGEST_QUEUE", _prefixed("ingest"))
     workflow_queue: str = setting("SIGHTLINE_WORKFLOW_QUEUE", _prefixed("workflow"))
     evidence_bucket: str = setting("SIGHTLINE_EVIDENCE_BUCKET", _prefixed("evidence"))

@@ -22,18 +22,26 @@ class NotificationQueue:
     """Queues a message for the notifications handler. The SQS client and the queue's URL are
     found when the first message is sent: an event that sends nothing builds neither."""
 
-    def __init__(self, queue_name: str):
+    def __init__(self, queue_name: str, queue_url: str = ""):
         self._queue_name = queue_name
-        self._url: Optional[str] = None
+        self._url: Optional[str] = queue_url or None
 
     def __call__(self, message: Dict[str, Any]) -> None:
         clients.client("sqs").send_message(QueueUrl=self.url(), MessageBody=json.dumps(message))
 
     def url(self) -> str:
-        """The queue's URL (raises if there is no such queue: the health check asks)."""
         if self._url is None:
-            self._url = clients.client("sqs").get_queue_url(QueueName=self._queue_name)["QueueUrl"]
+            self._url = self.find_url()
         return self._url
 
+    def find_url(self) -> str:
+        """Ask SQS for the queue's URL (raises if there is no such queue: the health check)."""
+        return clients.client("sqs").get_queue_url(QueueName=self._queue_name)["QueueUrl"]
 
-get_queue: Lazy[NotificationQueue] = Lazy(lambda: NotificationQueue(get_config().notifications_queue))
+
+def _queue() -> NotificationQueue:
+    config = get_config()
+    return NotificationQueue(config.notifications_queue, config.notifications_queue_url)
+
+
+get_queue: Lazy[NotificationQueue] = Lazy(_queue)

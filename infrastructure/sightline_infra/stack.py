@@ -105,6 +105,8 @@ class SightlineStack(Stack):
             "SIGHTLINE_RESOURCE_PREFIX": prefix,
             **{spec.env_var: table_names[spec.suffix] for spec in specs},
             "SIGHTLINE_NOTIFICATIONS_QUEUE": notifications.queue_name,
+            # Known at deploy time: a function's first message needs no GetQueueUrl call.
+            "SIGHTLINE_NOTIFICATIONS_QUEUE_URL": notifications.queue.queue_url,
             "SIGHTLINE_INGEST_QUEUE": ingest.queue_name,
             "SIGHTLINE_WORKFLOW_QUEUE": workflow_queue.queue_name,
             "SIGHTLINE_STATE_MACHINE_ARN": state_machine.state_machine_arn,
