@@ -17,6 +17,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+# This process imports app.py and chalicelib from the staged project (Python 3.11): their
+# bytecode would land in the stage's __pycache__/ folders, and so in the Lambda package, which
+# carries 3.13 bytecode only (see sightline_infra/packaging.py).
+sys.dont_write_bytecode = True
 
 from sightline_infra import packaging  # noqa: E402
 

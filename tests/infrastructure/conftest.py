@@ -32,9 +32,14 @@ CONTEXT = {
 SITE_ORIGIN = "https://cameras.example-police.uk"
 
 
+# Build settings, not the app's: kept (packaging.PYTHON_ENV, the CPython the package is compiled with).
+BUILD_SETTINGS = ("SIGHTLINE_PYTHON_313",)
+
+
 def clean_environment(**extra: str) -> Dict[str, str]:
     """This session's environment without the app's settings the service tests put in it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGHTLINE_", "POWERTOOLS_", "CDK_"))}
+    env = {k: v for k, v in os.environ.items()
+           if k in BUILD_SETTINGS or not k.startswith(("SIGHTLINE_", "POWERTOOLS_", "CDK_"))}
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     env.update(extra)
     return env
