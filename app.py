@@ -15,7 +15,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, ConvertToMiddleware, CORSConfig, Rate, Response
 
 from chalicelib.base import clients
-from chalicelib.base.batches import each_message
 from chalicelib.base.config import get_config
 from chalicelib.base.errors import SightlineError
 from chalicelib.base.messages import get_queue
@@ -266,16 +265,12 @@ def decline_owner_request(request_id: str) -> dict:
 # One object per invocation: hashing a large one can take most of the function's time.
 @app.on_sqs_message(queue=config.ingest_queue, batch_size=1, name="ingest_evidence")
 def ingest_evidence(event: Any) -> dict:
-    s3, config, notify, now = clients.client("s3"), get_config(), get_queue(), _now()
-    return each_message(
-        event.to_dict(), lambda message: evidence.ingest_notification(message, s3=s3, config=config, notify=notify, now=now)
-    )
+    return evidence.ingest_batch(event.to_dict(), s3=clients.client("s3"), config=get_config(), notify=get_queue(), now=_now())
 
 
 @app.on_sqs_message(queue=config.workflow_queue, batch_size=10, name="workflow_events")
 def workflow_events(event: Any) -> dict:
-    timer, notify, now = workflow.get_workflow(), get_queue(), _now()
-    return each_message(event.to_dict(), lambda message: workflow.handle(message, workflow=timer, notify=notify, now=now))
+    return workflow.handle_batch(event.to_dict(), workflow=workflow.get_workflow(), notify=get_queue(), now=_now())
 
 
 @app.on_sqs_message(queue=config.notifications_queue, batch_size=10, name="deliver_notifications")

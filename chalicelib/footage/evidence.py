@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import unquote, unquote_plus
 
+from chalicelib.base.batches import each_message
 from chalicelib.base.config import Config
 from chalicelib.base.errors import NotFound
 from chalicelib.base.ids import EVIDENCE, evidence_id_for
@@ -57,6 +58,11 @@ _DANGEROUS = (
     b"<?xml",
     b"<svg",
 )
+
+
+def ingest_batch(event: Dict[str, Any], *, s3: Any, config: Config, notify: Notify, now: datetime) -> Dict[str, Any]:
+    """An SQS batch of S3 notifications; a failed one goes back for retry on its own."""
+    return each_message(event, lambda message: ingest_notification(message, s3=s3, config=config, notify=notify, now=now))
 
 
 def ingest_notification(message: Dict[str, Any], *, s3: Any, config: Config, notify: Notify, now: datetime) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.base import clients
+from chalicelib.base.batches import each_message
 from chalicelib.base.config import get_config
 from chalicelib.base.lazy import Lazy
 from chalicelib.base.messages import Notify
@@ -95,6 +96,11 @@ def handle(message: Dict[str, Any], *, workflow: Workflow, notify: Notify, now: 
             notify({"type": "footage_expired", "request_id": request_id})
     else:
         raise ValueError(f"unknown workflow stage {stage!r}")
+
+
+def handle_batch(event: Dict[str, Any], *, workflow: Workflow, notify: Notify, now: datetime) -> Dict[str, Any]:
+    """An SQS batch of the state machine's messages; a failed one goes back for retry alone."""
+    return each_message(event, lambda message: handle(message, workflow=workflow, notify=notify, now=now))
 
 
 def _keep_token(item: FootageRequest, task_token: str, workflow: Workflow) -> None:
