@@ -18,7 +18,7 @@ from chalicelib.base import clients
 from chalicelib.base.config import get_config
 from chalicelib.base.errors import SightlineError
 from chalicelib.base.messages import get_queue
-from chalicelib.base.officers import OFFICER, SUPERVISOR, Officer, get_authenticator
+from chalicelib.base.officers import AUDITOR, OFFICER, SUPERVISOR, Officer, get_authenticator
 
 
 class _OnFirstUse:
@@ -55,6 +55,7 @@ uploads = _OnFirstUse("chalicelib.footage.uploads")
 evidence = _OnFirstUse("chalicelib.footage.evidence")
 workflow = _OnFirstUse("chalicelib.footage.workflow")
 searches = _OnFirstUse("chalicelib.investigations.searches")
+cases = _OnFirstUse("chalicelib.investigations.cases")
 footage = _OnFirstUse("chalicelib.investigations.footage")
 audit_log = _OnFirstUse("chalicelib.investigations.audit_log")
 deliveries = _OnFirstUse("chalicelib.mail.deliveries")
@@ -187,18 +188,52 @@ def export_owner_data() -> Response:
 
 @route("/officer/searches", methods=["POST"])
 def create_search() -> dict:
-    return searches.run_search(_body(), _officer(OFFICER), _now())
+    return searches.run_search(_body(), _officer(OFFICER, SUPERVISOR), config=get_config(), now=_now())
 
 
 @route("/officer/searches/{search_id}", methods=["GET"])
 def get_search(search_id: str) -> dict:
-    return searches.get_search(search_id, _officer(OFFICER), _now())
+    return searches.get_search(search_id, _query(), _officer(OFFICER, SUPERVISOR), _now())
 
 
 @route("/officer/audit", methods=["GET"])
 def read_audit_log() -> dict:
-    supervisor = _officer(SUPERVISOR)
-    return audit_log.search_log(app.current_request.query_params, supervisor, _now())
+    reader = _officer(SUPERVISOR, AUDITOR)
+    return audit_log.search_log(_query(), reader, _now())
+
+
+# --- Cases ------------------------------------------------------------------------------------
+
+
+@route("/officer/cases", methods=["POST"])
+def open_case() -> Response:
+    opened = cases.open_case(_body(), _officer(OFFICER, SUPERVISOR), config=get_config(), now=_now())
+    return Response(body=opened, status_code=201)
+
+
+@route("/officer/cases", methods=["GET"])
+def list_my_cases() -> dict:
+    return cases.mine(_officer(OFFICER, SUPERVISOR), _now())
+
+
+@route("/officer/cases/{case_id}", methods=["GET"])
+def get_case(case_id: str) -> dict:
+    return cases.detail(case_id, _officer(OFFICER, SUPERVISOR), _now())
+
+
+@route("/officer/cases/{case_id}", methods=["PATCH"])
+def change_case(case_id: str) -> dict:
+    return cases.change(case_id, _body(), _officer(OFFICER, SUPERVISOR), config=get_config(), now=_now())
+
+
+@route("/officer/cases/{case_id}/team", methods=["POST"])
+def add_team_member(case_id: str) -> dict:
+    return cases.add_member(case_id, _body(), _officer(OFFICER, SUPERVISOR), config=get_config(), now=_now())
+
+
+@route("/officer/cases/{case_id}/team/{username}", methods=["DELETE"])
+def remove_team_member(case_id: str, username: str) -> dict:
+    return cases.remove_member(case_id, username, _officer(OFFICER, SUPERVISOR), now=_now())
 
 
 # --- Footage requests -----------------------------------------------------------------------
@@ -207,7 +242,7 @@ def read_audit_log() -> dict:
 @route("/officer/requests", methods=["POST"])
 def create_footage_requests() -> Response:
     asked = footage.ask_for_footage(
-        _body(), _officer(OFFICER), config=get_config(), notify=get_queue(), timer=workflow.get_workflow(), now=_now()
+        _body(), _officer(OFFICER, SUPERVISOR), config=get_config(), notify=get_queue(), timer=workflow.get_workflow(), now=_now()
     )
     status, body = web.asked_answer(asked)
     return Response(body=body, status_code=status)
@@ -215,19 +250,17 @@ def create_footage_requests() -> Response:
 
 @route("/officer/requests", methods=["GET"])
 def list_footage_requests() -> dict:
-    _officer(OFFICER)
-    return footage.list_for_case((app.current_request.query_params or {}).get("case_ref"))
+    return footage.list_for_case(_query().get("case_ref"), _officer(OFFICER, SUPERVISOR), _now())
 
 
 @route("/officer/requests/{request_id}", methods=["GET"])
 def get_footage_request(request_id: str) -> dict:
-    _officer(OFFICER)
-    return footage.get_for_officer(request_id)
+    return footage.get_for_officer(request_id, _officer(OFFICER, SUPERVISOR), _now())
 
 
 @route("/officer/evidence/{evidence_id}/downloads", methods=["POST"])
 def download_evidence(evidence_id: str) -> dict:
-    officer = _officer(OFFICER)
+    officer = _officer(OFFICER, SUPERVISOR)
     return footage.download(evidence_id, _body(), officer, s3=clients.client("s3"), config=get_config(), now=_now())
 
 
@@ -305,8 +338,12 @@ def _session() -> str:
     return web.bearer(_authorization(), web.OWNER_SIGN_IN)
 
 
-def _officer(group: str) -> Officer:
-    return get_authenticator().officer(web.bearer(_authorization(), web.OFFICER_SIGN_IN)).require(group)
+def _officer(*groups: str) -> Officer:
+    return get_authenticator().officer(web.bearer(_authorization(), web.OFFICER_SIGN_IN)).require(*groups)
+
+
+def _query() -> dict:
+    return dict(app.current_request.query_params or {})
 
 
 def _request(request_id: str, now: datetime) -> str:

@@ -93,7 +93,7 @@ def create_officer_pool(
         },
         AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
     )["UserPool"]["Id"]
-    for group in ("officer", "supervisor"):
+    for group in ("officer", "supervisor", "auditor"):
         cognito.create_group(UserPoolId=pool_id, GroupName=group)
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id,

@@ -37,8 +37,9 @@ def _reset_singletons() -> None:
 
 OFFICERS = {
     "pc.jones": ["officer"],
+    "pc.other": ["officer"],
     "sgt.patel": ["officer", "supervisor"],
-    "auditor.khan": ["supervisor"],
+    "auditor.khan": ["auditor"],
     "civilian.smith": [],
 }
 PASSWORD = "Correct-Horse-Battery-9"
@@ -53,7 +54,7 @@ def _create_officer_pool() -> None:
     client_id = cognito.create_user_pool_client(
         UserPoolId=pool_id, ClientName="officer-api", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
     )["UserPoolClient"]["ClientId"]
-    for group in ("officer", "supervisor"):
+    for group in ("officer", "supervisor", "auditor"):
         cognito.create_group(UserPoolId=pool_id, GroupName=group)
     for username, groups in OFFICERS.items():
         cognito.admin_create_user(
@@ -211,6 +212,13 @@ def officer_token(username: str) -> str:
 
 def bearer(username: str) -> dict:
     return {"Authorization": f"Bearer {officer_token(username)}"}
+
+
+def open_case(client, case_ref: str, user: str = "pc.jones", category: str = "Criminal damage and arson") -> dict:
+    """Open a case in ``user``'s charge through the API; its view."""
+    response = post_json(client, "/officer/cases", {"case_ref": case_ref, "category": category}, headers=bearer(user))
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from enum import Enum
 from typing import Any, Dict, Iterable, Optional
 
 from pynamodb.attributes import ListAttribute, MapAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -18,6 +19,24 @@ from chalicelib.base.errors import ServiceUnavailable
 from chalicelib.base.ids import iso_micro
 from chalicelib.base.officers import Officer
 from chalicelib.base.store import Table, TableMeta, table
+
+
+class Action(str, Enum):
+    """Every kind of entry the log holds (the value is what is stored)."""
+
+    SEARCH = "search"
+    VIEW_SEARCH = "view_search"
+    REQUEST_FOOTAGE = "request_footage"
+    LIST_REQUESTS = "list_requests"
+    VIEW_REQUEST = "view_request"
+    DOWNLOAD_EVIDENCE = "download_evidence"
+    OPEN_CASE = "open_case"
+    LIST_CASES = "list_cases"
+    VIEW_CASE = "view_case"
+    CHANGE_CASE = "change_case"
+    ADD_TEAM_MEMBER = "add_team_member"
+    REMOVE_TEAM_MEMBER = "remove_team_member"
+    READ_AUDIT = "read_audit"
 
 
 class AuditByCase(GlobalSecondaryIndex):
@@ -66,6 +85,8 @@ class AuditEntry(Table):
     reason = UnicodeAttribute()
     detail = MapAttribute(default=dict)
     registration_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    request_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    evidence_ids = ListAttribute(of=UnicodeAttribute, default=list)
 
     by_case = AuditByCase()
     by_day = AuditByDay()
@@ -73,15 +94,18 @@ class AuditEntry(Table):
 
 def record(
     officer: Officer,
-    action: str,
+    action: Action,
     *,
     case_ref: str,
     reason: str,
     now: datetime,
     registration_ids: Iterable[str] = (),
+    request_ids: Iterable[str] = (),
+    evidence_ids: Iterable[str] = (),
     detail: Optional[Dict[str, Any]] = None,
 ) -> str:
-    """Append one entry; raises ServiceUnavailable (and so fails the caller) if it cannot."""
+    """Append one entry naming every registration, request and evidence item the answer shows;
+    raises ServiceUnavailable (and so fails the caller) if it cannot."""
     entry_id = secrets.token_hex(10)
     entry = AuditEntry(
         officer.username,
@@ -89,12 +113,14 @@ def record(
         entry_id=entry_id,
         at=now,
         day=now.strftime("%Y-%m-%d"),
-        action=action,
+        action=Action(action).value,
         officer_sub=officer.sub,
         case_ref=case_ref,
         reason=reason,
         detail=detail or {},
         registration_ids=list(registration_ids),
+        request_ids=list(request_ids),
+        evidence_ids=list(evidence_ids),
     )
     try:
         entry.save(condition=AuditEntry.entry_key.does_not_exist())

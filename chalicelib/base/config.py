@@ -63,6 +63,25 @@ class Config:
     verification_ttl_hours: int = setting("SIGHTLINE_VERIFICATION_TTL_HOURS", 72, int)
     manage_link_ttl_minutes: int = setting("SIGHTLINE_MANAGE_LINK_TTL_MINUTES", 30, int)
     owner_session_ttl_minutes: int = setting("SIGHTLINE_OWNER_SESSION_TTL_MINUTES", 30, int)
+    # Cases: the force's reference format (a typo must not create a case) and offence groups.
+    case_ref_pattern: str = setting("SIGHTLINE_CASE_REF_PATTERN", r"^[A-Za-z0-9][A-Za-z0-9 /._:-]*$")
+    case_categories: Tuple[str, ...] = setting(
+        "SIGHTLINE_CASE_CATEGORIES",
+        (  # the Home Office's main offence groups, and two kinds of incident that are not crimes
+            "Violence against the person",
+            "Sexual offences",
+            "Robbery",
+            "Theft offences",
+            "Criminal damage and arson",
+            "Drug offences",
+            "Possession of weapons offences",
+            "Public order offences",
+            "Miscellaneous crimes against society",
+            "Missing person",
+            "Road traffic collision",
+        ),
+        lambda value: tuple(part.strip() for part in value.split(";") if part.strip()),
+    )
     # Footage requests and evidence.
     default_retention_days: int = setting("SIGHTLINE_DEFAULT_RETENTION_DAYS", 7, int)
     request_safety_margin_hours: int = setting("SIGHTLINE_REQUEST_SAFETY_MARGIN_HOURS", 12, int)

@@ -18,8 +18,9 @@ from chalicelib.base.config import Config, get_config
 from chalicelib.base.errors import Forbidden, ServiceUnavailable, Unauthorized
 from chalicelib.base.lazy import Lazy
 
-OFFICER = "officer"
-SUPERVISOR = "supervisor"
+OFFICER = "officer"  # works in the cases whose team they are on
+SUPERVISOR = "supervisor"  # every case; manages teams
+AUDITOR = "auditor"  # professional standards: reads the whole audit log and nothing else
 
 JwksFetcher = Callable[[str], Dict[str, Any]]
 
@@ -30,10 +31,15 @@ class Officer:
     sub: str
     groups: FrozenSet[str]
 
-    def require(self, group: str) -> "Officer":
-        if group not in self.groups:
-            raise Forbidden(f"This needs membership of the '{group}' group.")
+    def require(self, *groups: str) -> "Officer":
+        """This officer, if in any of ``groups``; Forbidden otherwise."""
+        if not self.groups.intersection(groups):
+            raise Forbidden(f"This needs membership of the {' or '.join(repr(g) for g in groups)} group.")
         return self
+
+    @property
+    def supervises(self) -> bool:
+        return SUPERVISOR in self.groups
 
 
 def fetch_jwks(url: str) -> Dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterable, List, Optional
 
-from chalicelib.base.audit import AuditEntry, record
+from chalicelib.base.audit import Action, AuditEntry, record
 from chalicelib.base.errors import ValidationError
 from chalicelib.base.ids import iso_micro
 from chalicelib.base.officers import Officer
@@ -49,7 +49,7 @@ def search_log(params: Optional[Dict[str, str]], supervisor: Officer, now: datet
     truncated = len(entries) > query.limit
     record(
         supervisor,
-        "read_audit",
+        Action.READ_AUDIT,
         case_ref=query.case_ref or "-",
         reason="audit review",
         now=now,
@@ -68,6 +68,8 @@ def view(entry: AuditEntry) -> Dict[str, Any]:
         "reason": entry.reason,
         "detail": entry.detail.as_dict() if hasattr(entry.detail, "as_dict") else dict(entry.detail),
         "registration_ids": list(entry.registration_ids),
+        "request_ids": list(entry.request_ids or []),
+        "evidence_ids": list(entry.evidence_ids or []),
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 from chalicelib.base import audit
+from chalicelib.base.audit import Action
 from chalicelib.base.config import Config
 from chalicelib.base.errors import Conflict, NotFound, SightlineError, ValidationError
 from chalicelib.base.ids import iso
@@ -20,6 +21,7 @@ from chalicelib.base.validation import is_case_ref, parse, parse_time
 from chalicelib.footage import evidence, objects, requests
 from chalicelib.footage.requests import Incident, Timer
 from chalicelib.footage.tables import ACCEPTED
+from chalicelib.investigations import cases
 from chalicelib.investigations.schemas import DownloadIn, FootageRequestIn
 from chalicelib.registry import records
 
@@ -42,8 +44,10 @@ class Asked:
 
 
 def ask_for_footage(payload: Any, officer: Officer, *, config: Config, notify: Notify, timer: Timer, now: datetime) -> Asked:
-    """One request per registration (asking again for one returns the request already made)."""
+    """One request per registration, in an open case the officer is on (asking again for one
+    returns the request already made)."""
     data = parse(FootageRequestIn, payload)
+    case = cases.workable(data.case_ref, officer)
     incident = Incident(
         lat=data.incident.lat, lon=data.incident.lon, start=parse_time(data.incident.from_),
         end=parse_time(data.incident.to), summary=data.incident.summary,
@@ -53,11 +57,12 @@ def ask_for_footage(payload: Any, officer: Officer, *, config: Config, notify: N
     wanted = list(dict.fromkeys(data.registration_ids))
     found = {item.registration_id: item for item in records.read_active(wanted)}
     audit.record(
-        officer, "request_footage", case_ref=data.case_ref, reason=data.reason, now=now,
+        officer, Action.REQUEST_FOOTAGE, case_ref=case.case_ref, reason=data.reason, now=now,
         registration_ids=sorted(found),
+        request_ids=[requests.request_id_for(case.case_ref, registration_id) for registration_id in sorted(found)],
         detail={"incident": {"lat": incident.lat, "lon": incident.lon, "from": iso(incident.start), "to": iso(incident.end)}},
     )
-    asked = Asked(data.case_ref)
+    asked = Asked(case.case_ref)
     for registration_id in wanted:
         registration = found.get(registration_id)
         if registration is None:
@@ -71,7 +76,7 @@ def ask_for_footage(payload: Any, officer: Officer, *, config: Config, notify: N
             )))
             continue
         item = requests.create(
-            case_ref=data.case_ref, registration=registration, officer=officer, incident=incident,
+            case_ref=case.case_ref, registration=registration, officer=officer, incident=incident,
             reason=data.reason, reply_by=reply_by, deadline=deadline, now=now, config=config,
         )
         requests.send_and_start(item, notify, timer, now)
@@ -79,22 +84,32 @@ def ask_for_footage(payload: Any, officer: Officer, *, config: Config, notify: N
     return asked
 
 
-def list_for_case(case_ref: Optional[str]) -> Dict[str, Any]:
+def list_for_case(case_ref: Optional[str], officer: Officer, now: datetime) -> Dict[str, Any]:
+    """A case's requests, with how much evidence each has; audited with everything shown."""
     if not is_case_ref(case_ref):
         raise ValidationError("Give the case reference.", {"case_ref": "This is required."})
-    return {
-        "case_ref": case_ref,
-        "requests": [requests.officer_view(item, requests.evidence_of(item.request_id)) for item in requests.for_case(case_ref)],
-    }
+    case = cases.readable(case_ref, officer)
+    made = requests.for_case(case.case_ref)
+    evidence = {item.request_id: requests.evidence_of(item.request_id) for item in made}
+    audit.record(
+        officer, Action.LIST_REQUESTS, case_ref=case.case_ref, reason="case requests", now=now,
+        registration_ids=sorted({item.registration_id for item in made}),
+        request_ids=[item.request_id for item in made],
+    )
+    return {"case_ref": case.case_ref, "requests": [requests.officer_view(item, evidence[item.request_id]) for item in made]}
 
 
-def get_for_officer(request_id: str) -> Dict[str, Any]:
+def get_for_officer(request_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
+    """One request of a case the officer is on, with its verified evidence; audited."""
     item = requests.get(request_id)
+    cases.readable(item.case_ref, officer, "There is no such request.")
     items = requests.evidence_of(request_id)
-    return {
-        **requests.officer_view(item, items),
-        "evidence": [requests.evidence_view(e) for e in items if e.status == ACCEPTED],
-    }
+    shown = [e for e in items if e.status == ACCEPTED]
+    audit.record(
+        officer, Action.VIEW_REQUEST, case_ref=item.case_ref, reason="request view", now=now,
+        registration_ids=[item.registration_id], request_ids=[request_id], evidence_ids=[e.evidence_id for e in shown],
+    )
+    return {**requests.officer_view(item, items), "evidence": [requests.evidence_view(e) for e in shown]}
 
 
 def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
@@ -104,9 +119,10 @@ def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, confi
     request = requests.find(item.request_id)
     if item.status != ACCEPTED or request is None:
         raise NotFound("There is no such evidence.")
+    cases.readable(request.case_ref, officer, "There is no such evidence.")
     audit.record(
-        officer, "download_evidence", case_ref=request.case_ref, reason=data.reason, now=now,
-        registration_ids=[request.registration_id],
+        officer, Action.DOWNLOAD_EVIDENCE, case_ref=request.case_ref, reason=data.reason, now=now,
+        registration_ids=[request.registration_id], request_ids=[item.request_id], evidence_ids=[evidence_id],
         detail={"evidence_id": evidence_id, "request_id": item.request_id, "sha256": item.sha256},
     )
     params = {

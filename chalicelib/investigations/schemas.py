@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import List, Optional
+from typing import List, Literal, Optional
 
 from pydantic import Field, field_validator
 
@@ -14,6 +14,7 @@ from chalicelib.base.validation import (
     check_case_ref,
     check_time,
     clean_text,
+    optional_text,
 )
 
 MAX_RESULTS = 2000
@@ -30,6 +31,11 @@ class SearchIn(Schema):
     reason: str = Field(min_length=3, max_length=500)
     incident_time: Optional[str] = Field(default=None, max_length=40)
     limit: int = Field(default=DEFAULT_RESULTS, ge=1, le=MAX_RESULTS)
+    # Only for a reference that is not a case yet: the search opens it, in the officer's charge.
+    category: Optional[str] = Field(default=None, min_length=1, max_length=100)
+    case_summary: Optional[str] = Field(default=None, max_length=500)
+
+    _case_summary = field_validator("case_summary")(optional_text)
 
     _reason = field_validator("reason")(clean_text)
     _case_ref = field_validator("case_ref")(check_case_ref)
@@ -59,6 +65,16 @@ class FootageRequestIn(Schema):
     _reply_by = field_validator("reply_by")(check_time)
 
 
+class ReasonQuery(Schema):
+    """Why an officer opens something again (a query string)."""
+
+    model_config = Schema.model_config | {"strict": False}
+
+    reason: str = Field(min_length=3, max_length=500)
+
+    _reason = field_validator("reason")(clean_text)
+
+
 class DownloadIn(Schema):
     reason: str = Field(min_length=3, max_length=500)
 
@@ -82,3 +98,24 @@ class AuditQuery(Schema):
         if value is not None and value.tzinfo is None:
             raise ValueError("give a time zone, e.g. 2026-11-21T09:00:00Z")
         return value
+
+
+class CaseIn(Schema):
+    case_ref: str = Field(min_length=1, max_length=CASE_REF_MAX)
+    category: str = Field(min_length=1, max_length=100)
+    summary: Optional[str] = Field(default=None, max_length=500)
+
+    _case_ref = field_validator("case_ref")(check_case_ref)
+    _summary = field_validator("summary")(optional_text)
+
+
+class CasePatch(Schema):
+    category: Optional[str] = Field(default=None, min_length=1, max_length=100)
+    summary: Optional[str] = Field(default=None, max_length=500)
+    status: Optional[Literal["open", "closed"]] = None
+
+    _summary = field_validator("summary")(optional_text)
+
+
+class TeamMemberIn(Schema):
+    username: str = Field(min_length=1, max_length=128, pattern=r"^[\w.@+-]+$")

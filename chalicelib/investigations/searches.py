@@ -14,11 +14,14 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import geo
 from chalicelib.base import audit
+from chalicelib.base.audit import Action
+from chalicelib.base.config import Config
 from chalicelib.base.errors import NotFound, ServiceUnavailable
 from chalicelib.base.ids import SEARCH, iso
 from chalicelib.base.officers import Officer
 from chalicelib.base.validation import parse, parse_time
-from chalicelib.investigations.schemas import SearchIn
+from chalicelib.investigations import cases
+from chalicelib.investigations.schemas import ReasonQuery, SearchIn
 from chalicelib.investigations.tables import SavedSearch, SearchResultAttribute
 from chalicelib.registry import index, records
 from chalicelib.registry.tables import Registration
@@ -29,8 +32,12 @@ SAVED_SEARCH_DAYS = 90
 READ_STEP = 4 * records.BATCH_GET_KEYS
 
 
-def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
+def run_search(payload: Any, officer: Officer, *, config: Config, now: datetime) -> Dict[str, Any]:
+    """A search within a case the officer is on (the first search under a reference opens it)."""
     query = parse(SearchIn, payload)
+    case = cases.for_search(
+        query.case_ref, officer, category=query.category, summary=query.case_summary, config=config, now=now
+    )
     incident_time = parse_time(query.incident_time) if query.incident_time else None
     hits, stats = index.find_within(query.lat, query.lon, query.radius_m)
     shown, total = _nearest_active(hits, query, query.limit)
@@ -38,8 +45,8 @@ def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
     circle = {"lat": query.lat, "lon": query.lon, "radius_m": query.radius_m}
     audit.record(
         officer,
-        "search",
-        case_ref=query.case_ref,
+        Action.SEARCH,
+        case_ref=case.case_ref,
         reason=query.reason,
         now=now,
         registration_ids=[item.registration_id for item, _ in shown],
@@ -50,7 +57,7 @@ def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
             search_id,
             officer=officer.username,
             created_at=now,
-            case_ref=query.case_ref,
+            case_ref=case.case_ref,
             reason=query.reason,
             lat=query.lat,
             lon=query.lon,
@@ -66,7 +73,8 @@ def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
     return {
         "search_id": search_id,
         "created_at": iso(now),
-        "case_ref": query.case_ref,
+        "case_ref": case.case_ref,
+        "case_id": case.case_id,
         "circle": circle,
         "incident_time": query.incident_time,
         "total": total,
@@ -76,24 +84,27 @@ def run_search(payload: Any, officer: Officer, now: datetime) -> Dict[str, Any]:
     }
 
 
-def get_search(search_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
-    """An earlier search, to the officer who ran it; its registrations as they are now."""
-    missing = NotFound("There is no such search of yours.")
+def get_search(search_id: str, params: Optional[Dict[str, str]], officer: Officer, now: datetime) -> Dict[str, Any]:
+    """An earlier search of a case the officer is on, its registrations as they are now; the
+    officer says again why they look (``?reason=``)."""
+    reason = parse(ReasonQuery, dict(params or {})).reason
+    missing = "There is no such search of yours."
     if not SEARCH.matches(search_id):
-        raise missing
+        raise NotFound(missing)
     try:
         saved = SavedSearch.get(search_id)
     except SavedSearch.DoesNotExist:
-        raise missing from None
-    if saved.officer != officer.username or saved.expires_at <= now:
-        raise missing
+        raise NotFound(missing) from None
+    if saved.expires_at <= now:
+        raise NotFound(missing)
+    cases.readable(saved.case_ref, officer, missing)
     wanted = [r.registration_id for r in saved.results]
     current = _within(records.read_active(wanted), float(saved.lat), float(saved.lon), float(saved.radius_m))
     audit.record(
         officer,
-        "view_search",
+        Action.VIEW_SEARCH,
         case_ref=saved.case_ref,
-        reason=saved.reason,
+        reason=reason,
         now=now,
         registration_ids=[item.registration_id for item, _ in current],
         detail={"search_id": search_id},

@@ -1,4 +1,4 @@
-"""The investigations' own table. Its docstring documents its key shape."""
+"""The investigations' own tables. Each docstring documents its key shape."""
 from __future__ import annotations
 
 from pynamodb.attributes import (
@@ -7,7 +7,9 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
 
 from chalicelib.base.store import Table, TableMeta, table
@@ -42,3 +44,50 @@ class SavedSearch(Table):
     total = NumberAttribute()
     stats = MapAttribute(default=dict)
     expires_at = TTLAttribute()
+
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+@table
+class Case(Table):
+    """A case officers work in: the force's reference, what it is about, who works on it.
+
+    PK: ``case_id``, derived from the normalised reference (``cases.case_id_for``), so the
+    first search under a reference and a retry of it land on the same item.
+    ``team`` holds the usernames of the officers on the case, the officer in charge among them:
+    it is what every access check reads. ``status``: ``open`` → ``closed`` (no new searches or
+    requests) and back, by the officer in charge or a supervisor. Never deleted.
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "cases"
+
+    case_id = UnicodeAttribute(hash_key=True)
+    case_ref = UnicodeAttribute()
+    category = UnicodeAttribute()
+    summary = UnicodeAttribute(null=True)
+    officer_in_charge = UnicodeAttribute()
+    team = UnicodeSetAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+@table
+class CaseMembership(Table):
+    """An officer's place on a case's team, so "my cases" is one query.
+
+    PK: ``username``; SK: ``case_id``. Written before the officer is added to ``Case.team`` and
+    deleted after they are removed, so memberships are a superset of the teams; "my cases"
+    keeps only the cases whose team still names the officer.
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "case-memberships"
+
+    username = UnicodeAttribute(hash_key=True)
+    case_id = UnicodeAttribute(range_key=True)
+    added_at = UTCDateTimeAttribute()

@@ -9,8 +9,9 @@ from .settings import Settings
 
 # name → (precedence: lower wins when a user is in both, description)
 OFFICER_GROUPS = {
-    "supervisor": (0, "Everything an officer does, and reads the audit log."),
-    "officer": (1, "Searches the registry and asks owners for footage for a case."),
+    "supervisor": (0, "Every case: manages teams, reads the audit log."),
+    "officer": (1, "Searches the registry and asks owners for footage in the cases they are on."),
+    "auditor": (2, "Professional standards: reads the whole audit log and nothing else."),
 }
 
 

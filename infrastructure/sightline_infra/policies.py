@@ -177,6 +177,9 @@ def api_handler(r: Resources) -> List[iam.PolicyStatement]:
                             resources=[r.evidence_bucket.bucket_arn]),
         iam.PolicyStatement(sid="ListUploadedParts", actions=["s3:ListMultipartUploadParts"],
                             resources=[_evidence_objects(r)]),
+        # A case's team takes officers only: their groups are checked when they are added.
+        iam.PolicyStatement(sid="CheckTeamMembers", actions=["cognito-idp:AdminListGroupsForUser"],
+                            resources=[r.officers_pool_arn]),
         kms_statement(r, ["dynamodb", "sqs"]),
         s3_key_statement(["kms:GenerateDataKey", "kms:Decrypt"], r),
     ]

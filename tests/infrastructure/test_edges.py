@@ -19,7 +19,7 @@ def test_officer_pool_requires_mfa_strong_passwords_and_invitation(cfn):
     assert props["DeletionProtection"] == "ACTIVE"
     assert pool["DeletionPolicy"] == "Retain"
     groups = {g["Properties"]["GroupName"] for g in resources(cfn, "AWS::Cognito::UserPoolGroup").values()}
-    assert groups == {"officer", "supervisor"}
+    assert groups == {"officer", "supervisor", "auditor"}
 
 
 def test_officer_api_client_uses_srp_without_secret_and_short_tokens(cfn):

@@ -8,13 +8,18 @@ import pytest
 
 from chalicelib.base.config import get_config
 from chalicelib.footage.tables import FootageRequest
-from tests.conftest import REGION, bearer, post_json
+from tests.conftest import REGION, bearer, open_case, post_json
 from tests.service.test_footage_requests import MP4, iso, place, request_body, respond_session, upload
 
 pytestmark = pytest.mark.usefixtures("footage")
 
 OFFICER_EMAIL = "pc.jones@police.example"
 
+
+
+@pytest.fixture(autouse=True)
+def _case(client, footage):
+    return open_case(client, "20/777/26")
 
 class Timeline:
     """Delivers workflow and notification messages as they appear, until a condition holds."""
