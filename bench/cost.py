@@ -635,7 +635,7 @@ def search(stack: Stack, radius_m: int, n: int) -> Operation:
     """An officer searches around a point in the densest part of the registry."""
     lat, lon = DENSE_CENTRE
     body = {"lat": lat, "lon": lon, "radius_m": radius_m, "case_ref": f"20/{700000 + n}/26",
-            "reason": "Burglary on Colmore Row", "incident_time": _iso(_now() - timedelta(hours=5))}
+            "reason": "Burglary on Colmore Row", "category": "Theft offences", "incident_time": _iso(_now() - timedelta(hours=5))}
     with stack.operation(f"search_{radius_m}m") as op:
         stack.api("POST", "/officer/searches", body, token=stack.officer_token)
     return op
@@ -695,6 +695,13 @@ def _ask(stack: Stack, registration_id: str, n: int, reply_by: Optional[datetime
     }
     if reply_by:
         body["reply_by"] = _iso(reply_by)
+    # The case the request is made in (a search usually opens it; counted with the request here).
+    try:
+        stack.api("POST", "/officer/cases", {"case_ref": body["case_ref"], "category": "Criminal damage and arson"},
+                  token=stack.officer_token)
+    except RuntimeError as already:  # a run before opened it
+        if "answered 409" not in str(already):
+            raise
     [created] = stack.api("POST", "/officer/requests", body, token=stack.officer_token)["requests"]
     stack.deliver("deliver_notifications", wait_s=5)  # the owner's email
     return created["request_id"]

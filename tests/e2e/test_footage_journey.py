@@ -46,7 +46,7 @@ def test_officer_asks_owner_uploads_officer_downloads(local_stack, outbox, page,
     assert call(f"{api}/registrations/verify", "POST", {"token": link.split("#token=")[1]})[0] == 200
     token = token_for(local_stack, capsys)
     status, found = call(f"{api}/officer/searches", "POST", {
-        "lat": 52.4823, "lon": -1.9030, "radius_m": 150, "case_ref": "E2E/FOOTAGE/1", "reason": "Theft from a car",
+        "lat": 52.4823, "lon": -1.9030, "radius_m": 150, "case_ref": "E2E/FOOTAGE/1", "reason": "Theft from a car", "category": "Theft offences",
     }, token=token)
     assert status == 200
     priya = next(r for r in found["registrations"] if r["name"] == "Priya Shah")
