@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from pynamodb.exceptions import UpdateError
 
@@ -23,7 +23,7 @@ from chalicelib.base.officers import OFFICER, SUPERVISOR, Officer
 from chalicelib.base.store import condition_failed, put_once
 from chalicelib.base.validation import parse
 from chalicelib.footage import requests
-from chalicelib.footage.tables import ACCEPTED
+from chalicelib.footage.tables import ACCEPTED, EvidenceItem, FootageRequest
 from chalicelib.investigations.schemas import CaseIn, CasePatch, TeamMemberIn
 from chalicelib.investigations.tables import CLOSED, OPEN, Case, CaseMembership
 
@@ -97,13 +97,7 @@ def mine(officer: Officer, now: datetime) -> Dict[str, Any]:
 def detail(case_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
     """The case with its team and its footage requests by status, each with its evidence count."""
     case = _get(case_id, officer)
-    made = requests.for_case(case.case_ref)
-    evidence = {item.request_id: requests.evidence_of(item.request_id) for item in made}
-    audit.record(
-        officer, Action.VIEW_CASE, case_ref=case.case_ref, reason="case view", now=now,
-        registration_ids=sorted({item.registration_id for item in made}),
-        request_ids=[item.request_id for item in made],
-    )
+    made, evidence = audited_requests(case, officer, Action.VIEW_CASE, now)
     by_status: Dict[str, List[Dict[str, Any]]] = {}
     for item in made:
         by_status.setdefault(item.status, []).append(requests.officer_view(item, evidence[item.request_id]))
@@ -112,6 +106,20 @@ def detail(case_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
         "requests_by_status": by_status,
         "evidence_count": sum(1 for items in evidence.values() for e in items if e.status == ACCEPTED),
     }
+
+
+def audited_requests(
+    case: Case, officer: Officer, action: Action, now: datetime
+) -> Tuple[List[FootageRequest], Dict[str, List[EvidenceItem]]]:
+    """The case's footage requests and each one's evidence, logged with every id shown."""
+    made = requests.for_case(case.case_ref)
+    evidence = {item.request_id: requests.evidence_of(item.request_id) for item in made}
+    audit.record(
+        officer, action, case_ref=case.case_ref, reason=action.value.replace("_", " "), now=now,
+        registration_ids=sorted({item.registration_id for item in made}),
+        request_ids=[item.request_id for item in made],
+    )
+    return made, evidence
 
 
 def change(case_id: str, payload: Any, officer: Officer, *, config: Config, now: datetime) -> Dict[str, Any]:

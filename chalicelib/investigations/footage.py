@@ -89,13 +89,7 @@ def list_for_case(case_ref: Optional[str], officer: Officer, now: datetime) -> D
     if not is_case_ref(case_ref):
         raise ValidationError("Give the case reference.", {"case_ref": "This is required."})
     case = cases.readable(case_ref, officer)
-    made = requests.for_case(case.case_ref)
-    evidence = {item.request_id: requests.evidence_of(item.request_id) for item in made}
-    audit.record(
-        officer, Action.LIST_REQUESTS, case_ref=case.case_ref, reason="case requests", now=now,
-        registration_ids=sorted({item.registration_id for item in made}),
-        request_ids=[item.request_id for item in made],
-    )
+    made, evidence = cases.audited_requests(case, officer, Action.LIST_REQUESTS, now)
     return {"case_ref": case.case_ref, "requests": [requests.officer_view(item, evidence[item.request_id]) for item in made]}
 
 
