@@ -25,6 +25,7 @@ def provision(
     create_queue_with_dlq(sqs, config.workflow_queue)
     ingest_url = create_queue_with_dlq(sqs, config.ingest_queue, visibility_timeout_s=360)
     create_evidence_bucket(session.client("s3", endpoint_url=aws_endpoint), sqs, config.evidence_bucket, ingest_url)
+    create_audit_bucket(session.client("s3", endpoint_url=aws_endpoint), config.audit_bucket, config.audit_retention_days)
     session.client("ses", endpoint_url=aws_endpoint).verify_email_identity(EmailAddress=sender)
     resources = create_officer_pool(
         session.client("cognito-idp", endpoint_url=aws_endpoint), aws_endpoint, demo_officer, demo_supervisor
@@ -47,6 +48,24 @@ def create_evidence_bucket(s3, sqs, bucket: str, ingest_queue_url: str) -> None:
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]},
+    )
+
+
+def create_audit_bucket(s3, bucket: str, retention_days: int) -> None:
+    """The audit log's copy: versioned, Object Lock in compliance mode for the retention period
+    by default (as the CDK app's AuditBucket; moto stores the setting but enforces none of it)."""
+    s3.create_bucket(
+        Bucket=bucket,
+        CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name},
+        ObjectLockEnabledForBucket=True,
+    )
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": retention_days}},
+        },
     )
 
 

@@ -76,7 +76,7 @@ def moto_jwks(private: bool = False) -> dict:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """A fresh moto account with Sightline's tables, queues and SES identity."""
+    """A fresh moto account with Sightline's tables, queues, SES identity and audit bucket."""
     from moto import mock_aws
 
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
@@ -96,6 +96,9 @@ def aws() -> Iterator[None]:
             Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})},
         )
         boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress=SENDER)
+        from local.provision import create_audit_bucket
+
+        create_audit_bucket(boto3.client("s3", region_name=REGION), config.audit_bucket, config.audit_retention_days)
         yield
         _reset_singletons()
 

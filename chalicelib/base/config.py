@@ -51,6 +51,9 @@ class Config:
     workflow_queue: str = setting("SIGHTLINE_WORKFLOW_QUEUE", _prefixed("workflow"))
     evidence_bucket: str = setting("SIGHTLINE_EVIDENCE_BUCKET", _prefixed("evidence"))
     state_machine_arn: str = setting("SIGHTLINE_STATE_MACHINE_ARN", "")
+    # The audit log: its copy under Object Lock, and how long entries (and copies) are kept.
+    audit_bucket: str = setting("SIGHTLINE_AUDIT_BUCKET", _prefixed("audit"))
+    audit_retention_days: int = setting("SIGHTLINE_AUDIT_RETENTION_DAYS", 2192, int)
     # Officers' Cognito pool.
     user_pool_id: str = setting("SIGHTLINE_USER_POOL_ID", "")
     user_pool_client_id: str = setting("SIGHTLINE_USER_POOL_CLIENT_ID", "")

@@ -82,12 +82,14 @@ class DownloadIn(Schema):
 
 
 class AuditQuery(Schema):
-    """Query-string filters (all text): at least an officer, a case reference or a time range."""
+    """Query-string filters (all text): an officer, a case reference or a registration, and a time range."""
 
     model_config = Schema.model_config | {"strict": False}
 
     officer: Optional[str] = Field(default=None, min_length=1, max_length=128)
     case_ref: Optional[str] = Field(default=None, min_length=1, max_length=CASE_REF_MAX)
+    # The entries that showed this registration (ids are lowercase letters and digits).
+    registration_id: Optional[str] = Field(default=None, pattern=r"^[a-z0-9]{1,64}$")
     from_: Optional[datetime] = Field(default=None, alias="from")
     to: Optional[datetime] = None
     limit: int = Field(default=200, ge=1, le=MAX_AUDIT_ENTRIES)

@@ -115,7 +115,7 @@ def test_one_request_per_registration_with_the_overwrite_deadline(client, outbox
     assert rone.status == "sent" and rone.reminder_at < rone.deadline
     outbox.pump()
     assert outbox.to("rone@example.org")[-1]["Subject"] == "Police are asking whether your cameras recorded an incident"
-    assert sorted(e.action for e in AuditEntry.query("pc.jones")) == ["open_case", "request_footage"]
+    assert sorted(e.action for e in AuditEntry.by_officer.query("pc.jones")) == ["open_case", "request_footage"]
 
 
 def test_asking_twice_returns_the_existing_request_and_sends_one_email(client, outbox):
@@ -318,7 +318,7 @@ def test_downloads_are_audited_before_the_short_lived_link(client, outbox):
     assert result["sha256"] == item.sha256
     query = parse_qs(urlparse(result["url"]).query)
     assert int(query["X-Amz-Expires"][0]) <= 900
-    [entry] = [e for e in AuditEntry.query("sgt.patel") if e.action == "download_evidence"]
+    [entry] = [e for e in AuditEntry.by_officer.query("sgt.patel") if e.action == "download_evidence"]
     assert entry.case_ref == "20/777/26" and entry.reason == "Review for the file"
     assert entry.detail.as_dict()["evidence_id"] == item.evidence_id
     assert post_json(client, "/officer/evidence/e000000000000000000000000/downloads", {"reason": "x" * 5},
