@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
@@ -69,6 +69,7 @@ class ChaliceApi(Construct):
         resources: Resources,
         environment: Dict[str, str],
         log_key: kms.IKey,
+        function_environment: Optional[Dict[str, Dict[str, str]]] = None,
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -91,7 +92,7 @@ class ChaliceApi(Construct):
 
         project = packaging.stage_project()
         stage = stack.node.id
-        self._write_stage_roles(project, stage)
+        self._write_stage_roles(project, stage, function_environment or {})
         # Chalice imports app.py to package it, and the app reads its configuration (the SQS
         # queue its handler consumes, the CORS origin) at import: give it the deployed values.
         os.environ.update(environment)
@@ -110,10 +111,11 @@ class ChaliceApi(Construct):
 
     # ------------------------------------------------------------------ packaging
 
-    def _write_stage_roles(self, project, stage: str) -> None:
+    def _write_stage_roles(self, project, stage: str, function_environment: Dict[str, Dict[str, str]]) -> None:
         """Give each function its own role: Chalice reads per-function settings only from
         .chalice/config.json, so the staged copy gets each role's ARN (a CDK token that the
-        construct resolves when it imports Chalice's template)."""
+        construct resolves when it imports Chalice's template), and the variables only some
+        functions get (added to the stage's)."""
         path = project / ".chalice" / "config.json"
         config = json.loads(path.read_text())
         stage_config = config.setdefault("stages", {}).setdefault(stage, {})
@@ -121,6 +123,8 @@ class ChaliceApi(Construct):
         functions = stage_config.setdefault("lambda_functions", {})
         for name, role in self.roles.items():
             functions.setdefault(name, {})["iam_role_arn"] = role.role_arn
+        for name, variables in function_environment.items():
+            functions.setdefault(name, {}).setdefault("environment_variables", {}).update(variables)
         path.write_text(json.dumps(config, indent=2))
 
     def _read_sam_template(self) -> Dict[str, Any]:

@@ -44,6 +44,8 @@ class Resources:
     state_machine_arn: str
     # Owners' uploads; every key the app makes is under EVIDENCE_PREFIX.
     evidence_bucket: s3.IBucket
+    # The audit log's locked copy; every key is under AUDIT_PREFIX.
+    audit_bucket: s3.IBucket
     # The officers' Cognito user pool (their email addresses live there only).
     officers_pool_arn: str
     ingest_queue: str
@@ -67,7 +69,11 @@ API_TABLE_ACTIONS = ["GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Delete
 # Tables that need less than the default. The audit log is append-only: nothing may update or
 # delete an entry (chalicelib/base/audit.py AuditEntry).
 API_TABLE_ACTIONS_BY_TABLE = {
-    "audit": ["PutItem", "GetItem", "Query", "DescribeTable"],
+    # GetItem and Query: the chain's head (strongly consistent) and the indexes; BatchGetItem:
+    # the entries an auditor's query by registration points to.
+    "audit": ["PutItem", "GetItem", "BatchGetItem", "Query", "DescribeTable"],
+    # One item per registration an entry shows, written in batches of 25; never changed.
+    "audit-registrations": ["BatchWriteItem", "Query", "DescribeTable"],
     # Requests are created, read, answered and listed by case (index by-case); never deleted.
     "requests": ["GetItem", "PutItem", "UpdateItem", "Query", "DescribeTable"],
     # Evidence items are written by ingest_evidence only; the API reads them (index by-request).
@@ -117,6 +123,19 @@ EVIDENCE_PREFIX = "requests/"
 
 def _evidence_objects(r: Resources) -> str:
     return r.evidence_bucket.arn_for_objects(EVIDENCE_PREFIX + "*")
+
+
+# Every object the audit writer puts is under this prefix (chalicelib/base/audit.py COPY_PREFIX).
+AUDIT_PREFIX = "audit/"
+# The functions that write audit entries: they get the bucket's name and may put copies.
+AUDIT_WRITERS = ("api_handler",)
+
+
+def _copy_audit_entries(r: Resources) -> iam.PolicyStatement:
+    # PutObject only: no read, no delete, no retention or legal-hold change (Object Lock's
+    # default retention applies without s3:PutObjectRetention).
+    return iam.PolicyStatement(sid="CopyAuditEntries", actions=["s3:PutObject"],
+                               resources=[r.audit_bucket.arn_for_objects(AUDIT_PREFIX + "*")])
 
 
 def _send_notifications(r: Resources) -> iam.PolicyStatement:
@@ -292,6 +311,7 @@ def role_for(stack: Stack, scope, spec: FunctionSpec, function_name: str, r: Res
             resources=["*"],
         ),
         *spec.statements(r),
+        *([_copy_audit_entries(r)] if spec.chalice_name in AUDIT_WRITERS else []),
     ]
     return iam.Role(
         scope,

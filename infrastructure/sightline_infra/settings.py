@@ -44,6 +44,9 @@ class Settings:
     map_center: str = "52.4862,-1.8904"
     map_zoom: int = 13
     log_retention_days: int = 365
+    # How long the audit log keeps entries (DynamoDB TTL) and its copies stay locked (Object
+    # Lock, compliance mode: nobody can shorten it, not even the account's root user).
+    audit_retention_days: int = 2192
     # API Gateway writes logs only through one account-wide role; set false if the account's
     # platform team already manages it.
     apigateway_cloudwatch_role: bool = True
@@ -93,6 +96,8 @@ class Settings:
         for name in ("api_rate_limit_per_ip", "owner_request_rate_limit_per_ip"):
             if not 10 <= getattr(self, name) <= 2_000_000_000:
                 raise SettingsError(f"{name}: WAF rate limits are 10 to 2,000,000,000 requests in 5 minutes")
+        if not 365 <= self.audit_retention_days <= 36500:
+            raise SettingsError("audit_retention_days: 365 to 36500 days (Object Lock's limit is 100 years)")
         if self.log_retention_days not in _RETENTION:
             raise SettingsError(f"log_retention_days: one of {sorted(_RETENTION)} (at least a year)")
         return self

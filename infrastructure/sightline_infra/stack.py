@@ -12,11 +12,11 @@ from .data import DataKey, Tables, table_specs
 from .mail import Mail
 from .monitoring import Monitoring
 from .officers import OfficerPool
-from .policies import Resources
+from .policies import AUDIT_WRITERS, Resources
 from .queues import Queues
 from .settings import Settings
 from .site import Site
-from .storage import AccessLogBucket, EvidenceBucket, SiteBucket
+from .storage import AccessLogBucket, AuditBucket, EvidenceBucket, SiteBucket
 
 # The Chalice stage whose settings (.chalice/config.json) the functions get: chalice.cdk
 # names the stage after the construct's scope, i.e. this stack's id.
@@ -74,6 +74,8 @@ class SightlineStack(Stack):
         evidence = EvidenceBucket(self, "Evidence", settings=settings, data_key=data_key, site_origin=site_url,
                                   ingest=ingest, access_logs=access_logs)
 
+        audit = AuditBucket(self, "Audit", settings=settings, data_key=data_key, access_logs=access_logs)
+
         officers = OfficerPool(self, "Officers", settings=settings)
         mail = Mail(self, "Mail", settings=settings)
         monitoring = Monitoring(self, "Monitoring", settings=settings, key=key)
@@ -117,7 +119,11 @@ class SightlineStack(Stack):
             "SIGHTLINE_USER_POOL_ID": officers.pool.user_pool_id,
             "SIGHTLINE_USER_POOL_CLIENT_ID": officers.client.user_pool_client_id,
             "SIGHTLINE_JWKS_URL": officers.jwks_url,
+            # Entries' TTL; the audit bucket's lock and lifecycle use the same period.
+            "SIGHTLINE_AUDIT_RETENTION_DAYS": str(settings.audit_retention_days),
         }
+        # Only the functions that write audit entries learn where their copies go.
+        function_environment = {name: {"SIGHTLINE_AUDIT_BUCKET": audit.bucket_name} for name in AUDIT_WRITERS}
         resources = Resources(
             stack=self,
             key=key,
@@ -131,11 +137,13 @@ class SightlineStack(Stack):
             sender_email=settings.sender_email,
             state_machine_arn=state_machine.state_machine_arn,
             evidence_bucket=evidence.bucket,
+            audit_bucket=audit.bucket,
             officers_pool_arn=officers.pool.user_pool_arn,
             ingest_queue=ingest.queue_name,
             workflow_queue=workflow_queue.queue_name,
         )
-        api = ChaliceApi(self, "Api", settings=settings, resources=resources, environment=environment, log_key=key)
+        api = ChaliceApi(self, "Api", settings=settings, resources=resources, environment=environment,
+                         function_environment=function_environment, log_key=key)
 
         monitoring.watch_functions(api.function_names)
         monitoring.watch_api(f"{prefix}-api", API_GATEWAY_STAGE, f"{prefix}-api", self.region)
@@ -154,6 +162,7 @@ class SightlineStack(Stack):
             "UserPoolId": (officers.pool.user_pool_id, "Officers' Cognito user pool"),
             "UserPoolClientId": (officers.client.user_pool_client_id, "Officer API app client"),
             "EvidenceBucketName": (evidence.bucket_name, "Owners' uploaded footage"),
+            "AuditBucketName": (audit.bucket_name, "The audit log's locked copy (python -m tools.verify_audit)"),
             "AlarmTopicArn": (monitoring.topic.topic_arn, "Subscribe on-call channels here"),
         }
         for name, (value, description) in outputs.items():

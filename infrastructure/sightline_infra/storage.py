@@ -1,4 +1,5 @@
-"""S3: the evidence bucket (owners' footage), the static site bucket and the access-log bucket."""
+"""S3: the evidence bucket (owners' footage), the audit log's locked copy, the static site bucket
+and the access-log bucket."""
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration, RemovalPolicy
@@ -132,6 +133,46 @@ class EvidenceBucket(Construct):
         )
         if queue_policy.policy_dependable is not None:
             self.bucket.node.add_dependency(queue_policy.policy_dependable)
+
+
+class AuditBucket(Construct):
+    """The audit log's copy: one object per entry (``audit/<seq>.json``, the bytes its hash was
+    taken over), locked in compliance mode for the retention period from the moment it is
+    written, then expired by a lifecycle rule. Nobody can delete or shorten the lock of a
+    version before then, whatever their permissions; no role is granted a delete anyway."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, settings: Settings, data_key: DataKey, access_logs: s3.IBucket
+    ) -> None:
+        super().__init__(scope, id)
+        self.bucket_name = f"{settings.prefix}-audit-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+        days = settings.audit_retention_days
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=self.bucket_name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=data_key.key,
+            bucket_key_enabled=True,
+            versioned=True,
+            object_lock_enabled=True,
+            # Every PutObject then needs a checksum header; the writer sends the entry's own
+            # SHA-256 (chalicelib/base/audit.py), so S3 also refuses a body that is not what was
+            # hashed.
+            object_lock_default_retention=s3.ObjectLockRetention.compliance(Duration.days(days)),
+            lifecycle_rules=[
+                # Lifecycle never removes a locked version: these act once the lock has ended.
+                s3.LifecycleRule(
+                    id="expire-after-audit-retention",
+                    expiration=Duration.days(days + 1),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="audit/",
+            **_private_bucket_defaults(),
+        )
 
 
 class SiteBucket(Construct):

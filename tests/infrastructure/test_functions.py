@@ -217,7 +217,7 @@ def _evidence_resources(cfn, policies: list, actions: set) -> set:
     bucket_id, _ = _evidence_bucket(cfn)
     found = set()
     for statement in policies:
-        if not actions & set(as_list(statement["Action"])):
+        if not actions & set(as_list(statement["Action"])) or statement.get("Sid") == "CopyAuditEntries":
             continue
         for resource in as_list(statement["Resource"]):
             if resource == {"Fn::GetAtt": [bucket_id, "Arn"]}:
@@ -332,12 +332,36 @@ def test_no_role_may_destroy_or_unprotect_evidence(cfn):
         assert not granted & forbidden, logical_id
 
 
+def test_only_the_api_may_copy_audit_entries_and_only_put_them(cfn):
+    (audit_id,) = [k for k, v in resources(cfn, "AWS::S3::Bucket").items()
+                   if f"{P}-audit-" in str(v["Properties"]["BucketName"])]
+    for logical_id, policy in _function_policies(cfn).items():
+        naming = [s for s in policy if audit_id in set(refs(s["Resource"]))]
+        if logical_id != "APIHandler":
+            assert naming == [], logical_id
+            continue
+        (statement,) = naming
+        assert as_list(statement["Action"]) == ["s3:PutObject"]
+        assert statement["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [audit_id, "Arn"]}, "/audit/*"]]}
+    api = _functions(cfn)["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert "SIGHTLINE_AUDIT_BUCKET" in api and api["SIGHTLINE_AUDIT_RETENTION_DAYS"] == "2192"
+    for logical_id, function in _functions(cfn).items():
+        if logical_id != "APIHandler":
+            assert "SIGHTLINE_AUDIT_BUCKET" not in function["Properties"]["Environment"]["Variables"], logical_id
+
+
 def test_audit_log_is_append_only_for_every_role(cfn):
     audit = _table_id(cfn, "audit")
     for logical_id, role in resources(cfn, "AWS::IAM::Role").items():
         granted = _actions_on([s for p in role["Properties"].get("Policies", [])
                                for s in statements(p["PolicyDocument"])], audit)
         assert not granted & {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}, logical_id
+    # Its index by registration is written in batches, never updated or deleted by a function.
+    index = _table_id(cfn, "audit-registrations")
+    for logical_id, role in resources(cfn, "AWS::IAM::Role").items():
+        granted = _actions_on([s for p in role["Properties"].get("Policies", [])
+                               for s in statements(p["PolicyDocument"])], index)
+        assert not granted & {"dynamodb:UpdateItem", "dynamodb:DeleteItem"}, logical_id
 
 
 def test_kms_use_is_only_through_the_services(cfn):

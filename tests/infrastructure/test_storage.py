@@ -61,6 +61,20 @@ def test_evidence_bucket(cfn):
     assert set(policy_ids) <= set(as_list(bucket.get("DependsOn", [])))
 
 
+def test_audit_bucket_locks_every_copy_for_the_retention_period(cfn):
+    key_id, _ = only(cfn, "AWS::KMS::Key")
+    _, bucket = _bucket(cfn, "audit")
+    props = bucket["Properties"]
+    assert props["ObjectLockEnabled"] is True
+    assert props["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 2192}}}
+    (sse,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert key_id in set(refs(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]))
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 2193 and rule["Status"] == "Enabled"
+    assert props["LoggingConfiguration"]["LogFilePrefix"] == "audit/"
+
+
 def test_every_queue_has_a_dead_letter_queue_encryption_and_alarms(cfn):
     key_id, _ = only(cfn, "AWS::KMS::Key")
     queues = resources(cfn, "AWS::SQS::Queue")
