@@ -1,0 +1,1 @@
+"""Operators' commands (``python -m tools.<name>``); never shipped to Lambda."""
