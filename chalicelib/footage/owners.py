@@ -136,7 +136,9 @@ def export(owner_email: str, now: datetime) -> Dict[str, Any]:
         "footage_requests": _requests_made_to([item.registration_id for item in items]),
         "note": (
             "Sightline also keeps short-lived, hashed sign-in links and sessions for your "
-            "email address; they expire on their own and cannot be read back."
+            "email address; they expire on their own and cannot be read back. The police audit "
+            "log keeps your registrations' reference numbers (not your name, address or contact "
+            "details) for six years, as the record of every time an officer looked at them."
         ),
     }
 
