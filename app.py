@@ -181,7 +181,7 @@ def delete_owner_registration(registration_id: str) -> dict:
 def export_owner_data() -> Response:
     now = _now()
     return Response(
-        body=owners.export(_owner(now), now),
+        body=owners.export(_owner(now), now, get_config()),
         headers={"Content-Disposition": 'attachment; filename="sightline-my-data.json"'},
     )
 

@@ -117,7 +117,7 @@ def decline(request_id: str, payload: Any, *, notify: Notify, timer: Timer, now:
     return {"status": DECLINED}
 
 
-def export(owner_email: str, now: datetime) -> Dict[str, Any]:
+def export(owner_email: str, now: datetime, config: Config) -> Dict[str, Any]:
     """Everything Sightline holds about the owner of this email address."""
     items = records.owned(owner_email, now)
     return {
@@ -138,7 +138,8 @@ def export(owner_email: str, now: datetime) -> Dict[str, Any]:
             "Sightline also keeps short-lived, hashed sign-in links and sessions for your "
             "email address; they expire on their own and cannot be read back. The police audit "
             "log keeps your registrations' reference numbers (not your name, address or contact "
-            "details) for six years, as the record of every time an officer looked at them."
+            f"details) for {config.audit_retention_days // 365} years, as the record of every time an officer "
+            "looked at them."
         ),
     }
 

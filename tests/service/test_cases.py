@@ -26,7 +26,7 @@ def search(client, user="pc.jones", case_ref=CASE, **extra):
 
 
 def entries(user, action):
-    return [e for e in AuditEntry.query(user) if e.action == action]
+    return [e for e in AuditEntry.by_officer.query(user) if e.action == action]
 
 
 @pytest.fixture
