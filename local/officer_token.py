@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--var-dir", default=os.environ.get("SIGHTLINE_VAR_DIR", str(ROOT / "var")))
-    parser.add_argument("--supervisor", action="store_true", help="the demo supervisor instead of the demo officer")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--supervisor", action="store_true", help="the demo supervisor instead of the demo officer")
+    who.add_argument("--auditor", action="store_true", help="the demo auditor (reads the audit log only)")
     parser.add_argument("--username", help="default: the demo officer")
     parser.add_argument("--password")
     args = parser.parse_args(argv)
@@ -34,7 +36,7 @@ def main(argv=None) -> int:
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    demo = local["demo_supervisor" if args.supervisor else "demo_officer"]
+    demo = local["demo_supervisor" if args.supervisor else "demo_auditor" if args.auditor else "demo_officer"]
     result = cognito.initiate_auth(
         ClientId=local["user_pool_client_id"],
         AuthFlow="USER_PASSWORD_AUTH",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Optional
 
 import boto3
 
@@ -12,7 +12,8 @@ ASL_FILE = Path(__file__).resolve().parent.parent / "infrastructure" / "state_ma
 
 
 def provision(
-    aws_endpoint: str, region: str, sender: str, demo_officer: Dict[str, str], demo_supervisor: Dict[str, str]
+    aws_endpoint: str, region: str, sender: str, demo_officer: Dict[str, str], demo_supervisor: Dict[str, str],
+    demo_auditor: Optional[Dict[str, str]] = None,
 ) -> Dict[str, str]:
     from chalicelib.base.config import get_config
     from chalicelib.tables import create_tables
@@ -28,7 +29,7 @@ def provision(
     create_audit_bucket(session.client("s3", endpoint_url=aws_endpoint), config.audit_bucket, config.audit_retention_days)
     session.client("ses", endpoint_url=aws_endpoint).verify_email_identity(EmailAddress=sender)
     resources = create_officer_pool(
-        session.client("cognito-idp", endpoint_url=aws_endpoint), aws_endpoint, demo_officer, demo_supervisor
+        session.client("cognito-idp", endpoint_url=aws_endpoint), aws_endpoint, demo_officer, demo_supervisor, demo_auditor
     )
     workflow_url = sqs.get_queue_url(QueueName=config.workflow_queue)["QueueUrl"]
     resources["state_machine_arn"] = create_state_machine(session.client("stepfunctions", endpoint_url=aws_endpoint), workflow_url)
@@ -97,7 +98,8 @@ def create_queue_with_dlq(sqs, name: str, visibility_timeout_s: int = 60) -> str
 
 
 def create_officer_pool(
-    cognito, aws_endpoint: str, demo_officer: Dict[str, str], demo_supervisor: Dict[str, str]
+    cognito, aws_endpoint: str, demo_officer: Dict[str, str], demo_supervisor: Dict[str, str],
+    demo_auditor: Optional[Dict[str, str]] = None,
 ) -> Dict[str, str]:
     pool_id = cognito.create_user_pool(
         PoolName="sightline-officers",
@@ -120,7 +122,9 @@ def create_officer_pool(
         GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
-    for user, groups in ((demo_officer, ["officer"]), (demo_supervisor, ["officer", "supervisor"])):
+    users = [(demo_officer, ["officer"]), (demo_supervisor, ["officer", "supervisor"])]
+    users += [(demo_auditor, ["auditor"])] if demo_auditor else []
+    for user, groups in users:
         cognito.admin_create_user(
             UserPoolId=pool_id,
             Username=user["username"],

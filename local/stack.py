@@ -34,6 +34,7 @@ DEMO_OFFICER = {"username": "demo.officer", "password": "Demo-Officer-Passw0rd!"
 DEMO_SUPERVISOR = {
     "username": "demo.supervisor", "password": "Demo-Supervisor-Passw0rd!", "email": "demo.supervisor@police.localhost",
 }
+DEMO_AUDITOR = {"username": "demo.auditor", "password": "Demo-Auditor-Passw0rd!", "email": "demo.auditor@police.localhost"}
 
 
 def _env_port(name: str, default: int) -> int:
@@ -113,7 +114,7 @@ class LocalStack:
         os.environ.update(self.app_environ())
         from local import provision
 
-        self.resources = provision.provision(self.aws_endpoint, REGION, SENDER, DEMO_OFFICER, DEMO_SUPERVISOR)
+        self.resources = provision.provision(self.aws_endpoint, REGION, SENDER, DEMO_OFFICER, DEMO_SUPERVISOR, DEMO_AUDITOR)
         os.environ.update(self.app_environ())
         from chalicelib.base.lazy import reset_all
 
@@ -136,6 +137,7 @@ class LocalStack:
         _log(f"  outbox   {self.outbox_dir}")
         _log(f"  officer  {DEMO_OFFICER['username']} / {DEMO_OFFICER['password']}")
         _log(f"  supervisor {DEMO_SUPERVISOR['username']} / {DEMO_SUPERVISOR['password']}")
+        _log(f"  auditor  {DEMO_AUDITOR['username']} / {DEMO_AUDITOR['password']}")
         _log("  an officer's access token: make officer-token")
         _log("Ctrl-C stops everything.")
 
@@ -231,6 +233,7 @@ class LocalStack:
             "state_machine_arn": self.resources["state_machine_arn"],
             "demo_officer": {k: DEMO_OFFICER[k] for k in ("username", "password")},
             "demo_supervisor": {k: DEMO_SUPERVISOR[k] for k in ("username", "password")},
+            "demo_auditor": {k: DEMO_AUDITOR[k] for k in ("username", "password")},
             "pid": os.getpid(),
         }
         path = self.var_dir / "local.json"

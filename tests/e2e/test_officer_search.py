@@ -64,7 +64,7 @@ def test_the_demo_officer_signs_in_and_finds_a_verified_registration(local_stack
 
     # And it can be opened again, and a supervisor sees it in the audit log
     assert call(f"{api}/officer/searches/{result['search_id']}?reason=Checking+again", token=token)[0] == 200
-    status, log = call(f"{api}/officer/audit?case_ref=E2E/1", token=token_for(local_stack, capsys, "demo_supervisor"))
+    status, log = call(f"{api}/officer/audit?case_ref=E2E/1", token=token_for(local_stack, capsys, "demo_auditor"))
     assert status == 200
     assert [e["action"] for e in log["entries"] if e["action"] != "open_case"] == ["view_search", "search"]
 
