@@ -82,11 +82,14 @@ IDLE_POLLERS_PER_QUEUE = 5
 BACKGROUND_KMS_REQUESTS = 100_000
 # What an item occupies beyond its attributes, in a table and in each index ("Item sizes").
 DYNAMODB_ITEM_OVERHEAD = 100
-# How long items of each table live. The tables not named here (audit, requests, evidence)
-# are never deleted by the stack: they live --kept-days.
+# How long items of each table live. The tables not named here (requests, evidence, cases) are
+# never deleted by the stack: they live --kept-days.
+AUDIT_RETENTION_DAYS = 2192  # the default of SIGHTLINE_AUDIT_RETENTION_DAYS (chalicelib/base/config.py)
 TABLE_LIFETIME_DAYS = {
     "tokens": 3,  # links and sessions expire within hours (verification links in 72 h); housekeeping purges them
     "searches": 90,  # SavedSearch's TTL (chalicelib/investigations/searches.py, SAVED_SEARCH_DAYS)
+    "audit": AUDIT_RETENTION_DAYS,  # entries and their index by registration expire (TTL) after it
+    "audit-registrations": AUDIT_RETENTION_DAYS,
 }
 # Held per registration, not per operation: stored for as long as the registration stands.
 REGISTRY_TABLES = ("registrations", "geo-index")
@@ -121,7 +124,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     add("--officers", type=int, default=500, help="officers signing in each month (Cognito monthly active users)")
     add("--answered-share", type=float, default=0.5, help="share of footage requests owners answer with footage; the rest expire")
     add("--kept-days", type=int, default=365,
-        help="how long evidence, footage requests and audit entries are kept (the stack deletes none of them)")
+        help="how long evidence, footage requests and cases are kept (the stack deletes none of them)")
     add("--downloads-per-file", type=float, default=1, help="times officers download each uploaded file")
     add("--signups-per-registration-year", type=float, default=0.2,
         help="new registrations a year, as a share of the registry (turnover and growth)")
@@ -1059,7 +1062,8 @@ def render(measured: Measured, args: argparse.Namespace, prices: Dict[str, Dict[
         f"  {args.requests_per_day:g} footage requests a day, {args.answered_share:.0%} answered with footage, the rest expire",
         f"  {args.upload_gb_per_day:g} GB of footage uploaded a day ({answered_gb * 1000:.0f} MB per answered request), "
         f"each file downloaded {args.downloads_per_file:g}x by officers",
-        f"  evidence, footage requests and audit entries kept {args.kept_days} days (the stack deletes none of them)",
+        f"  evidence, footage requests and cases kept {args.kept_days} days (the stack deletes none of them); "
+        f"audit entries {AUDIT_RETENTION_DAYS} days",
         f"  {args.officers:,} officers signing in each month",
         "",
         _operations_table(measured, prices),
@@ -1242,7 +1246,8 @@ def _assumptions(measured: Measured, args: argparse.Namespace) -> str:
         "each, idle or not, and a receive and a delete per batch delivered",
         f"{BACKGROUND_KMS_REQUESTS:,} KMS requests a month from services re-fetching data keys",
         f"DynamoDB items live: tokens {TABLE_LIFETIME_DAYS['tokens']} days, saved searches "
-        f"{TABLE_LIFETIME_DAYS['searches']} days (their TTL), audit entries, requests and evidence {args.kept_days} days",
+        f"{TABLE_LIFETIME_DAYS['searches']} days (their TTL), audit entries {AUDIT_RETENTION_DAYS} days (their "
+        f"retention), requests, evidence and cases {args.kept_days} days",
     ]
     excluded = (
         "Not included: free tiers, VAT, support plans, the force's DNS, AWS Config, CloudTrail or GuardDuty if the "

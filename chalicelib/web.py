@@ -8,7 +8,7 @@ Every error body has the same shape::
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Type
 
 from chalicelib.base.errors import (
     Conflict,
@@ -22,7 +22,9 @@ from chalicelib.base.errors import (
     UnsupportedMediaType,
     ValidationError,
 )
-from chalicelib.investigations.footage import Asked
+
+if TYPE_CHECKING:  # only the type: loading it would bring the officers' modules into every request
+    from chalicelib.investigations.footage import Asked
 
 STATUS: Dict[Type[SightlineError], int] = {
     ValidationError: 400,

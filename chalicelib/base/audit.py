@@ -28,6 +28,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
+from botocore.exceptions import BotoCoreError, ClientError  # loaded with PynamoDB anyway
 from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
@@ -213,12 +214,8 @@ def record(
         _copy(linked, config.audit_bucket)
         for future in indexed:
             future.result()
-    except PynamoDBException:
+    except (PynamoDBException, BotoCoreError, ClientError):  # the entry, its index or its copy
         raise _unavailable() from None
-    except Exception as exc:  # noqa: BLE001 (botocore's errors: the copy could not be written)
-        if type(exc).__module__.startswith(("botocore", "urllib3")):
-            raise _unavailable() from None
-        raise
     return entry_id
 
 

@@ -25,39 +25,24 @@ _MODELS: List[Type[Model]] = []
 
 M = TypeVar("M", bound=Model)
 
+BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
+
 
 class TableMeta(type):
-    """Metaclass of a model's ``Meta``: connection settings come from the configuration.
+    """Metaclass of a model's ``Meta``: the table's name comes from the configuration.
 
     ``class Meta(metaclass=TableMeta): table = "registrations"`` names the table by its suffix
-    (deployed as ``<prefix>-registrations``, or ``SIGHTLINE_REGISTRATIONS_TABLE``).
-
-    PynamoDB reads ``table_name`` first whenever it needs a connection, which builds the
-    configuration once; it also looks at the other settings when the model class is created, at
-    import, which must not fix the configuration before the process has set its environment
-    (the CDK app imports the models, then sets the environment the app is packaged with).
+    (deployed as ``<prefix>-registrations``, or ``SIGHTLINE_REGISTRATIONS_TABLE``). Endpoint,
+    region and timeouts are the shared client's (``clients``, handed over by :class:`Table`);
+    PynamoDB still reads ``max_retry_attempts`` for a batch's unprocessed items, and looks at it
+    when the model class is created, at import, which must not fix the configuration before the
+    process has set its environment (the CDK app imports the models, then sets the environment
+    the app is packaged with): hence ``_settings``.
     """
 
     @property
     def table_name(cls) -> str:
         return get_config().table_name(cls.table)
-
-    @property
-    def region(cls) -> str:
-        return _settings().region
-
-    @property
-    def host(cls) -> str:
-        return _settings().dynamodb_endpoint_url
-
-    # API Gateway gives a request 29 s; PynamoDB's defaults (15 s, 30 s, 3 retries) exceed it.
-    @property
-    def connect_timeout_seconds(cls) -> float:
-        return _settings().dynamodb_connect_timeout_s
-
-    @property
-    def read_timeout_seconds(cls) -> float:
-        return _settings().dynamodb_read_timeout_s
 
     @property
     def max_retry_attempts(cls) -> int:
@@ -106,17 +91,18 @@ def condition_failed(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def put_once(item: M, key: Any) -> M:
+def put_once(item: M, key: Any) -> bool:
     """Create ``item`` unless an item with its key (``key``, the model's hash key attribute)
-    exists; either way, ``item`` is then the one that stands, so a retried or concurrent
-    create ends with the first one's values."""
+    exists: True if this call created it. Otherwise ``item`` is refreshed to the one that
+    stands, so a retried or concurrent create ends with the first one's values."""
     try:
         item.save(condition=key.does_not_exist())
     except PutError as exc:
         if not condition_failed(exc):
             raise
         item.refresh(consistent_read=True)
-    return item
+        return False
+    return True
 
 
 def create_tables(models: Iterable[Type[Model]]) -> None:

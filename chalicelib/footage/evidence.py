@@ -162,7 +162,8 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
         problem=problem,
         officer_notified=False,
     )
-    return put_once(item, EvidenceItem.evidence_id)  # a concurrent delivery may have won
+    put_once(item, EvidenceItem.evidence_id)  # a concurrent delivery may have won
+    return item
 
 
 def _object_args(bucket: str, key: str, record: Dict[str, Any]) -> Dict[str, str]:

@@ -92,7 +92,8 @@ def create(
         created_at=now,
         updated_at=now,
     )
-    return put_once(item, FootageRequest.request_id)
+    put_once(item, FootageRequest.request_id)
+    return item
 
 
 def send_and_start(item: FootageRequest, notify: Notify, timer: Timer, now: datetime) -> None:

@@ -9,11 +9,11 @@ from chalicelib.base.config import get_config
 from chalicelib.base.errors import ValidationError
 from chalicelib.base.ids import iso_micro
 from chalicelib.base.officers import Officer
+from chalicelib.base.store import BATCH_GET_KEYS
 from chalicelib.base.validation import parse
 from chalicelib.investigations.schemas import AuditQuery
 
 MAX_DAYS_WITHOUT_FILTER = 31
-BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
 
 
 def search_log(params: Optional[Dict[str, str]], supervisor: Officer, now: datetime) -> Dict[str, Any]:

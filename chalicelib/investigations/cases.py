@@ -65,7 +65,7 @@ def for_search(
     """The case a search is made in; a reference that is not a case yet opens one."""
     case = find(case_ref)
     if case is None:
-        case = _create(case_ref, category, summary, officer, config, now, required_field="category")
+        case = _create(case_ref, category, summary, officer, config, now)
     if not is_on(case, officer):
         raise Forbidden(
             f"Case {case.case_ref} is worked by {case.officer_in_charge}'s team. "
@@ -80,7 +80,7 @@ def open_case(payload: Any, officer: Officer, *, config: Config, now: datetime) 
     if find(data.case_ref) is not None:
         raise Conflict("This case already exists. Ask its officer in charge to add you to the team.",
                        {"case_ref": "A case with this reference exists."})
-    case = _create(data.case_ref, data.category, data.summary, officer, config, now, required_field="category")
+    case = _create(data.case_ref, data.category, data.summary, officer, config, now)
     return view(case)
 
 
@@ -185,39 +185,41 @@ def view(case: Case) -> Dict[str, Any]:
 
 
 def _create(
-    case_ref: str, category: Optional[str], summary: Optional[str], officer: Officer, config: Config,
-    now: datetime, *, required_field: str,
+    case_ref: str, category: Optional[str], summary: Optional[str], officer: Officer, config: Config, now: datetime
 ) -> Case:
     fields = {}
     if not re.fullmatch(config.case_ref_pattern, case_ref):
         fields["case_ref"] = "This is not a reference in the force's format: check it for a typo."
-    if not category:
-        fields[required_field] = "This case is new: choose its offence category."
-    elif category not in config.case_categories:
-        fields[required_field] = "Choose one of: " + "; ".join(config.case_categories) + "."
+    problem = _category_problem(category, config)
+    if problem:
+        fields["category"] = problem
     if fields:
         raise ValidationError("Some of the details need correcting.", fields)
     case_id = case_id_for(case_ref)
     CaseMembership(officer.username, case_id, added_at=now).save()
-    case = put_once(
-        Case(
-            case_id, case_ref=" ".join(case_ref.split()), category=category, summary=summary,
-            officer_in_charge=officer.username, team={officer.username}, status=OPEN,
-            created_at=now, updated_at=now,
-        ),
-        Case.case_id,
+    case = Case(
+        case_id, case_ref=" ".join(case_ref.split()), category=category, summary=summary,
+        officer_in_charge=officer.username, team={officer.username}, status=OPEN, created_at=now, updated_at=now,
     )
-    if case.officer_in_charge == officer.username and case.created_at == now:
+    if put_once(case, Case.case_id):  # else another request opened it first: theirs stands
         audit.record(officer, Action.OPEN_CASE, case_ref=case.case_ref, reason="case opened", now=now,
                      detail={"category": category})
     return case
 
 
 def _category(category: str, config: Config) -> str:
-    if category not in config.case_categories:
-        raise ValidationError("Some of the details need correcting.",
-                              {"category": "Choose one of: " + "; ".join(config.case_categories) + "."})
+    problem = _category_problem(category, config)
+    if problem:
+        raise ValidationError("Some of the details need correcting.", {"category": problem})
     return category
+
+
+def _category_problem(category: Optional[str], config: Config) -> Optional[str]:
+    if not category:
+        return "This case is new: choose its offence category."
+    if category not in config.case_categories:
+        return "Choose one of: " + "; ".join(config.case_categories) + "."
+    return None
 
 
 def _open(case: Case) -> Case:

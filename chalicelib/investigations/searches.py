@@ -19,6 +19,7 @@ from chalicelib.base.config import Config
 from chalicelib.base.errors import NotFound, ServiceUnavailable
 from chalicelib.base.ids import SEARCH, iso
 from chalicelib.base.officers import Officer
+from chalicelib.base.store import BATCH_GET_KEYS
 from chalicelib.base.validation import parse, parse_time
 from chalicelib.investigations import cases
 from chalicelib.investigations.schemas import ReasonQuery, SearchIn
@@ -29,7 +30,7 @@ from chalicelib.registry.views import address_view, camera_view, point_view, ret
 
 SAVED_SEARCH_DAYS = 90
 # Registrations are read nearest first, this many at a time, until the limit is reached.
-READ_STEP = 4 * records.BATCH_GET_KEYS
+READ_STEP = 4 * BATCH_GET_KEYS
 
 
 def run_search(payload: Any, officer: Officer, *, config: Config, now: datetime) -> Dict[str, Any]:

@@ -13,12 +13,9 @@ from pynamodb.exceptions import DeleteError, PynamoDBException
 
 from chalicelib.base import pools
 from chalicelib.base.errors import ServiceUnavailable
-from chalicelib.base.store import condition_failed
+from chalicelib.base.store import BATCH_GET_KEYS, condition_failed
 from chalicelib.registry import index
 from chalicelib.registry.tables import ACTIVE, PENDING, Registration
-
-BATCH_GET_KEYS = 100  # DynamoDB's BatchGetItem limit
-
 
 def find(registration_id: str) -> Optional[Registration]:
     try:

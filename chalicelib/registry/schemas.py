@@ -92,10 +92,7 @@ class RegistrationIn(Details):
     email: str = Field(min_length=3, max_length=254)
     consent: bool
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return normalise_email(value)
+    _email = field_validator("email")(normalise_email)
 
     @field_validator("consent")
     @classmethod
@@ -126,7 +123,4 @@ class RegistrationPatch(Schema):
 class ManageLinkIn(Schema):
     email: str = Field(min_length=3, max_length=254)
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return normalise_email(value)
+    _email = field_validator("email")(normalise_email)
