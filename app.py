@@ -313,7 +313,7 @@ def deliver_notifications(event: Any) -> dict:
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="housekeeping")
 def run_housekeeping(event: Any) -> dict:
-    purged = housekeeping.run(_now(), get_queue())
+    purged = housekeeping.run(_now(), get_queue(), get_config())
     logger.info("housekeeping done", extra=purged)
     return purged
 

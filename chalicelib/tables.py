@@ -13,6 +13,7 @@ from pynamodb.models import Model
 from chalicelib.base import audit, store, tokens  # noqa: F401 (their tables)
 from chalicelib.footage import tables as _footage  # noqa: F401
 from chalicelib.investigations import tables as _investigations  # noqa: F401
+from chalicelib.mail import limits as _mail  # noqa: F401
 from chalicelib.registry import tables as _registry  # noqa: F401
 
 ALL_MODELS: List[Type[Model]] = store.models()

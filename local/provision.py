@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from secrets import token_hex
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -34,7 +35,15 @@ def provision(
     workflow_url = sqs.get_queue_url(QueueName=config.workflow_queue)["QueueUrl"]
     resources["state_machine_arn"] = create_state_machine(session.client("stepfunctions", endpoint_url=aws_endpoint), workflow_url)
     resources["notifications_queue_url"] = notifications_url
+    resources["pseudonym_key_secret"] = create_pseudonym_key(session.client("secretsmanager", endpoint_url=aws_endpoint), config.prefix)
     return resources
+
+
+def create_pseudonym_key(secrets, prefix: str) -> str:
+    """The key of the owners' keyed hashes, as the CDK app makes it: a generated secret the
+    functions read once (``chalicelib.base.pseudonyms``). The local stack keeps no data between
+    runs, so a new key each run loses nothing."""
+    return secrets.create_secret(Name=f"{prefix}-pseudonym-key", SecretString=token_hex(32))["ARN"]
 
 
 def create_evidence_bucket(s3, sqs, bucket: str, ingest_queue_url: str) -> None:

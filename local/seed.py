@@ -20,6 +20,7 @@ from typing import Iterator, List, Sequence, Tuple
 
 from chalicelib import geo
 from chalicelib.registry.tables import AddressAttribute, GeoIndexEntry, PointAttribute, Registration
+from chalicelib.registry.identity import owner_of, premises_claim
 
 # (name, lat, lon, share of the registrations, spread in km)
 WEST_MIDLANDS: Sequence[Tuple[str, float, float, float, float]] = (
@@ -89,7 +90,8 @@ def seed_registrations(count: int, seed: int = 7) -> int:
         registrations.append(
             Registration(
                 registration_id,
-                owner_email=email,
+                owner=owner_of(email),
+                claim=premises_claim(email, "B1 1AA", f"{number % 300 + 1} Example Road"),
                 email=email,
                 name=f"Synthetic Resident {number}",
                 address=AddressAttribute(line1=f"{number % 300 + 1} Example Road", town=town, postcode="B1 1AA"),

@@ -98,6 +98,7 @@ class LocalStack:
             "SIGHTLINE_JWKS_URL": self.resources.get("jwks_url", ""),
             "SIGHTLINE_STATE_MACHINE_ARN": self.resources.get("state_machine_arn", ""),
             "SIGHTLINE_NOTIFICATIONS_QUEUE_URL": self.resources.get("notifications_queue_url", ""),
+            "SIGHTLINE_PSEUDONYM_KEY_SECRET": self.resources.get("pseudonym_key_secret", ""),
             "MOTO_PORT": str(self.args.aws_port),
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),

@@ -25,6 +25,7 @@ os.environ.update(
         "SIGHTLINE_FORCE_NAME": "West Midlands Police",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "SIGHTLINE_PSEUDONYM_KEY": "test-key-" + "k" * 32,
     }
 )
 

@@ -66,6 +66,17 @@ class Config:
     verification_ttl_hours: int = setting("SIGHTLINE_VERIFICATION_TTL_HOURS", 72, int)
     manage_link_ttl_minutes: int = setting("SIGHTLINE_MANAGE_LINK_TTL_MINUTES", 30, int)
     owner_session_ttl_minutes: int = setting("SIGHTLINE_OWNER_SESSION_TTL_MINUTES", 30, int)
+    # Emails anyone can trigger without signing in (verification, already registered, manage
+    # link), per recipient: counted under a keyed hash of the address (base.pseudonyms).
+    public_emails_per_hour: int = setting("SIGHTLINE_PUBLIC_EMAILS_PER_HOUR", 3, int)
+    public_emails_per_day: int = setting("SIGHTLINE_PUBLIC_EMAILS_PER_DAY", 10, int)
+    # The key of those hashes: the key itself (tests, the local stack) or the Secrets Manager
+    # secret that holds it (AWS).
+    pseudonym_key: str = setting("SIGHTLINE_PSEUDONYM_KEY", "")
+    pseudonym_key_secret: str = setting("SIGHTLINE_PSEUDONYM_KEY_SECRET", "")
+    # How long a deleted registration waits, as a tombstone with nothing officers can find, for
+    # its confirmation email before housekeeping asks again.
+    deletion_retry_minutes: int = setting("SIGHTLINE_DELETION_RETRY_MINUTES", 15, int)
     # Cases: the force's reference format (a typo must not create a case) and offence groups.
     case_ref_pattern: str = setting("SIGHTLINE_CASE_REF_PATTERN", r"^[A-Za-z0-9][A-Za-z0-9 /._:-]*$")
     case_categories: Tuple[str, ...] = setting(

@@ -8,7 +8,7 @@ for a session is decided here, the lowest package that knows both.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from chalicelib.base import tokens
 from chalicelib.base.config import Config
@@ -83,9 +83,9 @@ def request_page(request_id: str, config: Config, now: datetime) -> Dict[str, An
     }
 
 
-def open_for_upload(request_id: str, now: datetime) -> FootageRequest:
+def open_for_upload(request_id: str, now: datetime, item: Optional[FootageRequest] = None) -> FootageRequest:
     """The request, if its owner may still upload to it; Gone (or Conflict) otherwise."""
-    item = requests.get(request_id)
+    item = item if item is not None else requests.get(request_id)
     status = requests.effective_status(item, now)
     if status == RESPONDED:
         raise Conflict(requests.closed_message(RESPONDED))
@@ -95,33 +95,40 @@ def open_for_upload(request_id: str, now: datetime) -> FootageRequest:
 
 
 def complete(request_id: str, payload: Any, *, notify: Notify, timer: Timer, now: datetime) -> Dict[str, str]:
+    """The owner has finished uploading. Saying so again after a failure redoes only what the
+    failure left undone (ending the timer, telling the officer); once all is done it is 409."""
     parse(CompleteIn, payload or {})
-    item = open_for_upload(request_id, now)
-    if not item.uploads_started and not requests.evidence_of(request_id):
-        raise Conflict("Upload at least one file, or tell us you have no footage.")
-    requests.answer(item, RESPONDED, now)
+    item = requests.get(request_id)
+    if item.status != RESPONDED or item.officer_told is not False:
+        item = open_for_upload(request_id, now, item)
+        if not item.uploads_started and not requests.evidence_of(request_id):
+            raise Conflict("Upload at least one file, or tell us you have no footage.")
+        requests.answer(item, RESPONDED, now)
     timer.answered(item)
-    notify({"type": "footage_complete", "request_id": request_id})
+    requests.tell_officer(item, notify)
     return {"status": RESPONDED}
 
 
 def decline(request_id: str, payload: Any, *, notify: Notify, timer: Timer, now: datetime) -> Dict[str, str]:
+    """The owner has no footage to share. Saying so again after a failure redoes only what
+    the failure left undone; once all is done the request is closed (410)."""
     data = parse(DeclineIn, payload or {})
     item = requests.get(request_id)
-    status = requests.effective_status(item, now)
-    if status not in OPEN:
-        raise Gone(requests.closed_message(status))
-    requests.answer(item, DECLINED, now, decline_reason=data.reason)
+    if item.status != DECLINED or item.officer_told is not False:
+        status = requests.effective_status(item, now)
+        if status not in OPEN:
+            raise Gone(requests.closed_message(status))
+        requests.answer(item, DECLINED, now, decline_reason=data.reason)
     timer.answered(item)
-    notify({"type": "footage_declined", "request_id": request_id})
+    requests.tell_officer(item, notify)
     return {"status": DECLINED}
 
 
-def export(owner_email: str, now: datetime, config: Config) -> Dict[str, Any]:
-    """Everything Sightline holds about the owner of this email address."""
-    items = records.owned(owner_email, now)
+def export(owner: str, now: datetime, config: Config) -> Dict[str, Any]:
+    """Everything Sightline holds about the owner (``owner``: the keyed hash of their email)."""
+    items = records.owned(owner, now)
     return {
-        "email": owner_email,
+        "email": sorted({item.email for item in items}),
         "generated_at": iso(now),
         "registrations": [registration_view(item) for item in items],
         "search_index": [
@@ -134,12 +141,26 @@ def export(owner_email: str, now: datetime, config: Config) -> Dict[str, Any]:
             if item.status == ACTIVE
         ],
         "footage_requests": _requests_made_to([item.registration_id for item in items]),
+        "pseudonyms": {
+            "owner": owner,
+            "note": (
+                "Your sign-in links, sessions and registrations name you by this code, made from "
+                "your email address with a secret key; it cannot be turned back into your address. "
+                "Each registration also holds a code made the same way from your email address "
+                "and its address, so that registering the same premises twice makes one "
+                "registration; and we count the emails we send you that anyone could ask for "
+                f"(at most {config.public_emails_per_hour} an hour and {config.public_emails_per_day} "
+                "a day) under such a code, kept for a day."
+            ),
+        },
         "note": (
-            "Sightline also keeps short-lived, hashed sign-in links and sessions for your "
-            "email address; they expire on their own and cannot be read back. The police audit "
-            "log keeps your registrations' reference numbers (not your name, address or contact "
-            f"details) for {config.audit_retention_days // 365} years, as the record of every time an officer "
-            "looked at them."
+            "Sightline also keeps short-lived sign-in links and sessions for you, stored only as "
+            "scrambled (hashed) copies that cannot be turned back into a working link; they "
+            "expire on their own. The police audit log keeps your registrations' reference "
+            "numbers (not your name, address or contact details) for "
+            f"{config.audit_retention_days // 365} years, as the record of every time an officer "
+            "looked at them. Footage you upload is police evidence, kept under the force's "
+            "retention rules."
         ),
     }
 

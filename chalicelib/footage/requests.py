@@ -136,7 +136,12 @@ def evidence_of(request_id: str) -> List[EvidenceItem]:
 
 def answer(item: FootageRequest, status: str, now: datetime, decline_reason: Optional[str] = None) -> None:
     """The owner's answer, unless the request closed first (then Gone, saying why)."""
-    actions = [FootageRequest.status.set(status), FootageRequest.answered_at.set(now), FootageRequest.updated_at.set(now)]
+    actions = [
+        FootageRequest.status.set(status),
+        FootageRequest.answered_at.set(now),
+        FootageRequest.updated_at.set(now),
+        FootageRequest.officer_told.set(False),
+    ]
     if decline_reason:
         actions.append(FootageRequest.decline_reason.set(decline_reason))
     try:
@@ -156,7 +161,11 @@ def expire(request_id: str, now: datetime) -> bool:
     """Mark an unanswered request expired; False if the owner answered first."""
     try:
         FootageRequest(request_id).update(
-            actions=[FootageRequest.status.set(EXPIRED), FootageRequest.updated_at.set(now)],
+            actions=[
+                FootageRequest.status.set(EXPIRED),
+                FootageRequest.updated_at.set(now),
+                FootageRequest.officer_told.set(False),
+            ],
             condition=FootageRequest.status.is_in(*OPEN),
         )
     except UpdateError as exc:
@@ -183,9 +192,58 @@ def expire_overdue(now: datetime, notify: Notify) -> int:
     overdue = FootageRequest.scan(FootageRequest.status.is_in(*OPEN) & (FootageRequest.deadline < now))
     for request_id in [item.request_id for item in overdue]:
         if expire(request_id, now):
-            notify({"type": "footage_expired", "request_id": request_id})
             expired += 1
+        tell_officer(find(request_id), notify)
     return expired
+
+
+# What the officer is told when a request closes, by how it closed.
+_NOTICES = {RESPONDED: "footage_complete", DECLINED: "footage_declined", EXPIRED: "footage_expired"}
+
+
+def tell_officer(item: Optional[FootageRequest], notify: Notify) -> bool:
+    """Queue the officer's notice that the request closed, unless it has been queued already.
+
+    The move that closes a request sets ``officer_told`` False in the same conditional update,
+    so a retry after a failure between that move and this (the answer's route again, the timer's
+    message redelivered, or housekeeping's :func:`tell_officers`) still tells the officer; a
+    crash after the notice is queued and before it is marked may tell them twice, never not.
+    """
+    if item is None or item.officer_told is not False or item.status not in _NOTICES:
+        return False
+    notify({"type": _NOTICES[item.status], "request_id": item.request_id})
+    try:
+        item.update(actions=[FootageRequest.officer_told.set(True)], condition=FootageRequest.officer_told == False)  # noqa: E712
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+    return True
+
+
+def tell_officers(now: datetime, notify: Notify, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Housekeeping's backstop: queue every closed request's notice still not queued after
+    ``older_than`` (the route or handler that closed it failed after the move)."""
+    waiting = FootageRequest.scan((FootageRequest.officer_told == False) & (FootageRequest.updated_at < now - older_than))  # noqa: E712
+    return sum(1 for item in waiting if tell_officer(item, notify))
+
+
+def forget_registration(registration_id: str, now: datetime) -> int:
+    """The owner deleted their registration: keep the record of each request made to them and
+    how it was answered, without what identified them (the area of their premises and their
+    own words)."""
+    forgotten = 0
+    for item in for_registration(registration_id):
+        if item.owner_deleted_at is not None:
+            continue
+        item.update(
+            actions=[
+                FootageRequest.area.remove(),
+                FootageRequest.decline_reason.remove(),
+                FootageRequest.owner_deleted_at.set(now),
+            ]
+        )
+        forgotten += 1
+    return forgotten
 
 
 def effective_status(item: FootageRequest, now: datetime) -> str:

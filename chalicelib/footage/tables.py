@@ -50,6 +50,10 @@ class FootageRequest(Table):
     ``status``: ``sent`` → ``uploading`` → ``responded`` | ``declined`` | ``expired``; moves out
     of ``sent``/``uploading`` are conditional updates. ``task_token`` is the workflow
     execution's current token, completed when the owner answers.
+
+    When the owner deletes their registration the request stays, as the record that it was
+    made and how it was answered, pseudonymised: ``area`` (from the owner's address) and the
+    owner's own words (``decline_reason``) are removed, and ``registration_id`` names nothing.
     """
 
     class Meta(metaclass=TableMeta):
@@ -65,7 +69,7 @@ class FootageRequest(Table):
     summary = UnicodeAttribute()
     lat = NumberAttribute()
     lon = NumberAttribute()
-    area = UnicodeAttribute()
+    area = UnicodeAttribute(null=True)
     reason = UnicodeAttribute()
     reply_by = UTCDateTimeAttribute(null=True)
     deadline = UTCDateTimeAttribute()
@@ -79,6 +83,12 @@ class FootageRequest(Table):
     uploads_started = NumberAttribute(default=0)
     owner_notified = BooleanAttribute(default=False)
     workflow_started = BooleanAttribute(default=False)
+    # Set to False by the move that closes the request, to True once the officer's notice of it
+    # is queued: a retry, or housekeeping, queues one still False (never for older items,
+    # which lack it).
+    officer_told = BooleanAttribute(null=True)
+    # When the owner deleted their registration: what identified them here is gone since.
+    owner_deleted_at = UTCDateTimeAttribute(null=True)
 
     by_case = RequestsByCase()
     by_registration = RequestsByRegistration()

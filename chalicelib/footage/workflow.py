@@ -92,8 +92,9 @@ def handle(message: Dict[str, Any], *, workflow: Workflow, notify: Notify, now: 
         if item.status in OPEN:
             notify({"type": "footage_reminder", "request_id": request_id})
     elif stage == "expire":
-        if requests.expire(request_id, now):
-            notify({"type": "footage_expired", "request_id": request_id})
+        requests.expire(request_id, now)
+        # Whether this delivery or an earlier one (which failed after the move) expired it.
+        requests.tell_officer(requests.find(request_id), notify)
     else:
         raise ValueError(f"unknown workflow stage {stage!r}")
 

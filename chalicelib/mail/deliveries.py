@@ -13,9 +13,10 @@ from chalicelib.base.batches import each_message
 from chalicelib.base.config import Config
 from chalicelib.footage import evidence, requests
 from chalicelib.footage.tables import OPEN, FootageRequest
+from chalicelib.mail import limits
 from chalicelib.mail.sending import Mailer, get_mailer
-from chalicelib.registry import records
-from chalicelib.registry.tables import PENDING, Registration
+from chalicelib.registry import identity, records
+from chalicelib.registry.tables import DELETED, PENDING, Registration
 from chalicelib.registry.views import owner_view
 
 
@@ -41,10 +42,14 @@ def _common(config: Config) -> Dict[str, Any]:
 
 
 def _verify_registration(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    """The address has not proven itself yet: the email carries nothing the requester typed
+    (no name, no address), only the link, and counts against the address's allowance."""
     item = records.find(message["registration_id"])
-    if item is None or item.status != PENDING:
-        return  # deleted or verified meanwhile: nothing to confirm
-    token, expires_at = tokens.mint(
+    if item is None or item.status != PENDING or records.lapsed(item, now):
+        return  # deleted, verified or lapsed meanwhile: nothing to confirm
+    if not limits.allow(item.email, now, config):
+        return
+    token, _ = tokens.mint(
         tokens.VERIFY, item.registration_id, timedelta(hours=config.verification_ttl_hours), now
     )
     mailer.send(
@@ -52,8 +57,6 @@ def _verify_registration(message: Dict[str, Any], mailer: Mailer, config: Config
         "verify_registration",
         {
             **_common(config),
-            "name": item.name,
-            "registration": owner_view(item),
             "link": f"{config.site_url}/verify.html#token={token}",
             "valid_hours": config.verification_ttl_hours,
         },
@@ -62,22 +65,24 @@ def _verify_registration(message: Dict[str, Any], mailer: Mailer, config: Config
 
 def _already_registered(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
     item = records.find(message["registration_id"])
-    if item is None:
+    if item is None or records.gone(item, now):
         return
     _send_manage_link(item, "already_registered", mailer, config, now)
 
 
 def _manage_link(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
-    item = next(iter(records.owned(message["email"], now)), None)
+    # Messages queued before owners were named by their keyed hash carry the address itself.
+    owner = message["owner"] if "owner" in message else identity.owner_of(message["email"])
+    item = next(iter(records.owned(owner, now)), None)
     if item is None:
         return  # not registered: the resident was told "if it is registered, we sent a link"
     _send_manage_link(item, "manage_link", mailer, config, now)
 
 
 def _send_manage_link(item: Registration, template: str, mailer: Mailer, config: Config, now: datetime) -> None:
-    token, _ = tokens.mint(
-        tokens.MANAGE, item.owner_email, timedelta(minutes=config.manage_link_ttl_minutes), now
-    )
+    if not limits.allow(item.email, now, config):
+        return
+    token, _ = tokens.mint(tokens.MANAGE, item.owner, timedelta(minutes=config.manage_link_ttl_minutes), now)
     mailer.send(
         item.email,
         template,
@@ -92,11 +97,29 @@ def _send_manage_link(item: Registration, template: str, mailer: Mailer, config:
 
 
 def _registration_deleted(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
-    mailer.send(
-        message["email"],
-        "registration_deleted",
-        {**_common(config), "name": message["name"], "postcode": message["postcode"]},
-    )
+    """Finish an owner's deletion: confirm it to them, pseudonymise what was asked of them, then
+    remove the registration's tombstone and claim. Each step is safe to redo, and the
+    confirmation is marked sent before anything is removed, so a redelivery sends it once."""
+    registration_id = message["registration_id"]
+    item = records.find(registration_id)
+    if item is not None and item.status == DELETED and not item.deletion_notice_sent:
+        mailer.send(
+            item.email,
+            "registration_deleted",
+            {**_common(config), "name": item.name, "postcode": item.address.postcode},
+        )
+        item.update(actions=[Registration.deletion_notice_sent.set(True)])
+    finish_deletion(registration_id, now)
+
+
+def finish_deletion(registration_id: str, now: datetime) -> None:
+    """What remains of a deletion once the owner has been told (or could not be, and
+    housekeeping gave up waiting): the requests made to them pseudonymised, then the tombstone
+    and its claim removed."""
+    requests.forget_registration(registration_id, now)
+    item = records.find(registration_id)
+    if item is not None and item.status == DELETED:
+        records.remove(item)
 
 
 # --- Footage requests ---------------------------------------------------------------------
@@ -116,7 +139,7 @@ def _email_owner(request_id: str, template: str, mailer: Mailer, config: Config,
     if request is None or request.status not in OPEN or request.deadline <= now:
         return
     owner = records.find(request.registration_id)
-    if owner is None:
+    if owner is None or records.gone(owner, now):
         return  # the owner deleted their registration: nobody to ask
     token, _ = tokens.mint(tokens.RESPOND, request_id, request.deadline - now, now)
     mailer.send(

@@ -11,14 +11,16 @@ from chalicelib.base.errors import Unauthorized
 from chalicelib.base.ids import iso
 from chalicelib.base.messages import Notify
 from chalicelib.base.validation import parse
-from chalicelib.registry.schemas import ManageLinkIn, owner_key
+from chalicelib.registry import identity
+from chalicelib.registry.schemas import ManageLinkIn
 
 
 def request_manage_link(payload: Any, *, notify: Notify) -> None:
     """Queue a manage link for this email. The answer, and its timing, do not depend on
-    whether the email is registered: the queue's handler decides whether to send anything."""
+    whether the email is registered: the queue's handler decides whether to send anything.
+    The message names the owner by their keyed hash: no address waits in the queue."""
     data = parse(ManageLinkIn, payload)
-    notify({"type": "manage_link", "email": owner_key(data.email)})
+    notify({"type": "manage_link", "owner": identity.owner_of(data.email)})
 
 
 def open_session(token: str, *, config: Config, now: datetime) -> Optional[Dict[str, Any]]:
@@ -33,7 +35,7 @@ def open_session(token: str, *, config: Config, now: datetime) -> Optional[Dict[
 
 
 def owner_for(session: str, now: datetime) -> str:
-    """The owner email a session stands for."""
+    """The owner a session stands for (the keyed hash of their email, ``identity.owner_of``)."""
     grant = tokens.peek(session, tokens.OWNER_SESSION, now)
     if grant is None:
         raise Unauthorized("Your session has ended or is not valid. Ask for a new link by email.")

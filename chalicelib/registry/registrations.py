@@ -3,11 +3,12 @@
 Writes are ordered, not transactional (the local engine has no transactions): the geo index
 is written before a registration becomes active and cleared after it stops being active, so
 the index is always a superset of the active registrations and a crash between the two writes
-can hide nothing that should be found; readers check the registration's status.
+can hide nothing that should be found; readers check the registration's status. What a crash
+leaves behind (an entry where a registration no longer is, a claim whose registration is gone)
+is removed by a retry of the same request or by housekeeping's ``records.reconcile``.
 """
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List, Optional
@@ -20,17 +21,19 @@ from chalicelib.base.config import Config
 from chalicelib.base.errors import Conflict, Gone, NotFound, ValidationError
 from chalicelib.base.ids import REGISTRATION
 from chalicelib.base.messages import Notify
-from chalicelib.base.store import condition_failed
+from chalicelib.base.store import condition_failed, put_once
 from chalicelib.base.validation import PointIn, Schema, TokenIn, parse
-from chalicelib.registry import index, records
-from chalicelib.registry.schemas import AddressIn, CameraIn, Details, RegistrationIn, RegistrationPatch, owner_key
+from chalicelib.registry import identity, index, records
+from chalicelib.registry.schemas import CameraIn, Details, RegistrationIn, RegistrationPatch
 from chalicelib.registry.tables import (
     ACTIVE,
+    DELETED,
     PENDING,
     AddressAttribute,
     CameraAttribute,
     PointAttribute,
     Registration,
+    RegistrationClaim,
 )
 from chalicelib.registry.views import owner_view
 
@@ -38,61 +41,75 @@ from chalicelib.registry.views import owner_view
 MAX_CAMERA_DISTANCE_M = 1000.0
 
 
-def registration_id_for(owner_email: str, address: AddressIn) -> str:
-    """A stable id for (owner, premises): resubmitting the same form cannot duplicate it."""
-    premises = re.sub(r"[\W_]+", " ", address.line1.casefold()).strip()
-    return REGISTRATION.derived("registration", owner_email, address.postcode.replace(" ", ""), premises)
-
-
 def register(payload: Any, *, config: Config, notify: Notify, now: datetime) -> None:
     """Store a pending registration and queue its verification email.
 
     Answers the same whether or not the owner or premises is already known: a known, verified
-    registration is left alone and its owner is emailed a manage link instead.
+    registration is left alone and its owner is emailed a manage link instead; an unverified
+    one takes the latest details and a fresh link. The premises are recognised by their claim
+    (``identity.premises_claim``), written before a new registration and taken over when it
+    points at one that is gone, so a retry after a crash between the two writes, or a double
+    submission, still makes one registration.
     """
     data = parse(RegistrationIn, payload, {"postcode_format": config.postcode_format})
     _check_cameras(data.camera_count, data.cameras, data.location)
-    email = owner_key(data.email)
-    registration_id = registration_id_for(email, data.address)
+    claim_key = identity.premises_claim(data.email, data.address.postcode, data.address.line1)
     expires_at = now + timedelta(hours=config.verification_ttl_hours)
-    item = Registration(
-        registration_id,
-        owner_email=email,
-        email=data.email,
-        consented_at=now,
-        created_at=now,
-        status=PENDING,
-        expires_at=expires_at,
-    )
-    _apply_details(item, data, now)
     for _attempt in range(3):
-        try:
-            item.save(condition=Registration.registration_id.does_not_exist())
-            notify({"type": "verify_registration", "registration_id": registration_id})
+        claim = records.find_claim(claim_key)
+        holder = records.find(claim.registration_id) if claim is not None else None
+        if holder is not None and not records.gone(holder, now):
+            if holder.status != PENDING:
+                notify({"type": "already_registered", "registration_id": holder.registration_id})
+                return
+            # Unverified: the latest details win, and a fresh verification link goes out.
+            _apply_details(holder, data, now)
+            holder.email = data.email
+            holder.consented_at = now
+            holder.expires_at = expires_at
+            try:
+                holder.save()
+            except PutError as exc:
+                if not condition_failed(exc):
+                    raise
+                continue
+            notify({"type": "verify_registration", "registration_id": holder.registration_id})
             return
-        except PutError as exc:
-            if not condition_failed(exc):
-                raise
-        existing = records.find(registration_id)
-        if existing is None:
-            item.version = None  # deleted in between: try the create again
+        registration_id = REGISTRATION.random()
+        if not _take_claim(claim_key, claim, registration_id, now):
             continue
-        if existing.status != PENDING:
-            notify({"type": "already_registered", "registration_id": registration_id})
-            return
-        # Unverified: the latest details win, and a fresh verification link goes out.
-        item.created_at = existing.created_at
-        item.version = existing.version
-        try:
-            item.save()
-        except PutError as exc:
-            if not condition_failed(exc):
-                raise
-            item.version = None
-            continue
+        item = Registration(
+            registration_id,
+            owner=identity.owner_of(data.email),
+            claim=claim_key,
+            email=data.email,
+            consented_at=now,
+            created_at=now,
+            status=PENDING,
+            expires_at=expires_at,
+        )
+        _apply_details(item, data, now)
+        item.save(condition=Registration.registration_id.does_not_exist())
         notify({"type": "verify_registration", "registration_id": registration_id})
         return
     raise Conflict("This registration is being changed by another request. Please try again.")
+
+
+def _take_claim(claim_key: str, claim: Optional[RegistrationClaim], registration_id: str, now: datetime) -> bool:
+    """Point the premises' claim at a new registration: a new claim, or one whose registration
+    is gone. False if another request changed it first."""
+    if claim is None:
+        return put_once(RegistrationClaim(claim_key, registration_id=registration_id, created_at=now), RegistrationClaim.claim)
+    try:
+        claim.update(
+            actions=[RegistrationClaim.registration_id.set(registration_id), RegistrationClaim.created_at.set(now)],
+            condition=RegistrationClaim.registration_id == claim.registration_id,
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+    return True
 
 
 def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
@@ -104,7 +121,7 @@ def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
         "Register again to get a new link."
     )
     item = records.find(grant.subject) if grant is not None else None
-    if item is None:
+    if item is None or item.status == DELETED:
         raise expired
     if item.status == PENDING:
         if records.lapsed(item, now):
@@ -128,17 +145,15 @@ def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
     return {"status": item.status, "registration_id": item.registration_id}
 
 
-def list_for_owner(owner_email: str, now: datetime) -> List[Dict[str, Any]]:
-    return [owner_view(item) for item in records.owned(owner_email, now)]
+def list_for_owner(owner: str, now: datetime) -> List[Dict[str, Any]]:
+    return [owner_view(item) for item in records.owned(owner, now)]
 
 
-def get_for_owner(owner_email: str, registration_id: str, now: datetime) -> Dict[str, Any]:
-    return owner_view(_owned(owner_email, registration_id, now))
+def get_for_owner(owner: str, registration_id: str, now: datetime) -> Dict[str, Any]:
+    return owner_view(_owned(owner, registration_id, now))
 
 
-def update_for_owner(
-    owner_email: str, registration_id: str, payload: Any, *, config: Config, now: datetime
-) -> Dict[str, Any]:
+def update_for_owner(owner: str, registration_id: str, payload: Any, *, config: Config, now: datetime) -> Dict[str, Any]:
     patch = parse(RegistrationPatch, payload, {"postcode_format": config.postcode_format})
     changes = patch.model_fields_set
     if not changes:
@@ -148,7 +163,7 @@ def update_for_owner(
     if nulls:
         raise ValidationError("Some of the details need correcting.", nulls)
 
-    item = _owned(owner_email, registration_id, now)
+    item = _owned(owner, registration_id, now)
     was_active = item.status == ACTIVE
     old_keys = index.keys(item)
     if "status" in changes and patch.status is not None:
@@ -173,20 +188,23 @@ def update_for_owner(
     return owner_view(item)
 
 
-def delete_for_owner(owner_email: str, registration_id: str, *, notify: Notify, now: datetime) -> None:
-    """Remove the registration's personal data and its index entry for good; confirm by email."""
-    item = _owned(owner_email, registration_id, now)
-    with _unless_changed_elsewhere():
-        item.delete()
+def delete_for_owner(owner: str, registration_id: str, *, notify: Notify, now: datetime) -> None:
+    """Delete a registration: at once, nobody can find or open it; then the notifications
+    handler emails the owner a confirmation and removes it, with everything that names it
+    (``mail.deliveries``). Nothing personal travels in the queue: the message names the
+    registration, whose tombstone holds the address until the confirmation is sent.
+
+    A retry (after a failure at any step) finds the tombstone and redoes what follows it.
+    """
+    item = _owned(owner, registration_id, now, deleted_too=True)
+    if item.status != DELETED:
+        item.status = DELETED
+        item.updated_at = now
+        item.expires_at = None
+        with _unless_changed_elsewhere():
+            item.save()
     index.remove(index.keys(item))
-    notify(
-        {
-            "type": "registration_deleted",
-            "email": item.email,
-            "name": item.name,
-            "postcode": item.address.postcode,
-        }
-    )
+    notify({"type": "registration_deleted", "registration_id": registration_id})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,11 +269,13 @@ def _unless_changed_elsewhere() -> Iterator[None]:
         raise Conflict("This registration was changed elsewhere. Reload it and try again.") from None
 
 
-def _owned(owner_email: str, registration_id: str, now: datetime) -> Registration:
+def _owned(owner: str, registration_id: str, now: datetime, deleted_too: bool = False) -> Registration:
     missing = NotFound("There is no such registration for your email address.")
     if not REGISTRATION.matches(registration_id):
         raise missing
     item = records.find(registration_id)
-    if item is None or item.owner_email != owner_email or records.lapsed(item, now):
+    if item is None or item.owner != owner or records.lapsed(item, now):
+        raise missing
+    if item.status == DELETED and not deleted_too:
         raise missing
     return item

@@ -43,11 +43,6 @@ def normalise_email(value: str) -> str:
         raise ValueError("enter an email address like name@example.com") from None
 
 
-def owner_key(email: str) -> str:
-    """The form of an email address that identifies its owner across registrations."""
-    return email.casefold()
-
-
 class AddressIn(Schema):
     line1: str = Field(min_length=1, max_length=200)
     line2: Optional[str] = Field(default=None, max_length=200)

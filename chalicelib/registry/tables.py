@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -17,6 +18,9 @@ from chalicelib.base.store import Table, TableMeta, table
 PENDING = "pending"
 ACTIVE = "active"
 PAUSED = "paused"
+# Deleted by its owner: a tombstone that officers and the owner no longer see, kept only until
+# its confirmation email is sent (``deliveries``), then removed.
+DELETED = "deleted"
 
 
 class AddressAttribute(MapAttribute):
@@ -37,14 +41,15 @@ class CameraAttribute(MapAttribute):
     description = UnicodeAttribute(null=True)
 
 
-class OwnerEmailIndex(GlobalSecondaryIndex):
-    """GSI ``by-owner-email``. PK: ``owner_email`` (normalised); SK: ``registration_id``."""
+class OwnerIndex(GlobalSecondaryIndex):
+    """GSI ``by-owner``. PK: ``owner`` (the keyed hash of the owner's email); SK:
+    ``registration_id``."""
 
     class Meta:
-        index_name = "by-owner-email"
+        index_name = "by-owner"
         projection = AllProjection()
 
-    owner_email = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute(hash_key=True)
     registration_id = UnicodeAttribute(range_key=True)
 
 
@@ -52,19 +57,25 @@ class OwnerEmailIndex(GlobalSecondaryIndex):
 class Registration(Table):
     """One owner's cameras at one premises.
 
-    PK: ``registration_id``, derived from the owner's normalised email and the premises
-    (``registrations.registration_id_for``), so the same owner registering the same premises
-    twice lands on the same item and a conditional put cannot duplicate it.
+    PK: ``registration_id``, random: nothing about the owner can be read from it, and
+    registering again after a deletion starts a new history. The same owner registering the same
+    premises twice is found through :class:`RegistrationClaim`.
+
+    ``owner`` is the keyed hash of the owner's normalised email (``base.pseudonyms``): what their
+    sessions and links name. ``claim`` is the key of its :class:`RegistrationClaim`. ``email``
+    is the address as typed, to write to.
 
     ``status``: ``pending`` (until the email is verified; ``expires_at`` set, purged after it)
-    → ``active`` (in the geo index) ⇄ ``paused``. Deleting removes the item.
+    → ``active`` (in the geo index) ⇄ ``paused`` → ``deleted`` (a tombstone until the owner's
+    confirmation is sent, then removed with its claim).
     """
 
     class Meta(metaclass=TableMeta):
         table = "registrations"
 
     registration_id = UnicodeAttribute(hash_key=True)
-    owner_email = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    claim = UnicodeAttribute()
     email = UnicodeAttribute()
     name = UnicodeAttribute()
     phone = UnicodeAttribute(null=True)
@@ -81,9 +92,30 @@ class Registration(Table):
     updated_at = UTCDateTimeAttribute()
     verified_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    deletion_notice_sent = BooleanAttribute(null=True)
     version = VersionAttribute()
 
-    by_owner_email = OwnerEmailIndex()
+    by_owner = OwnerIndex()
+
+
+@table
+class RegistrationClaim(Table):
+    """Which registration holds one owner's premises: duplicate detection without an id derived
+    from the owner's email and address.
+
+    PK: ``claim``, the keyed hash of (owner's normalised email, postcode, first address line
+    folded to its letters and digits). Written before its registration and deleted after it, so a
+    claim may point at a registration that is gone (a crash between the writes, or a deletion
+    whose last step failed): the next registration of those premises takes such a claim over,
+    and housekeeping removes the rest.
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "registration-claims"
+
+    claim = UnicodeAttribute(hash_key=True)
+    registration_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
 @table

@@ -13,6 +13,7 @@ from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .settings import Settings
@@ -110,6 +111,23 @@ class DataKey(Construct):
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
             )
         )
+
+    def pseudonym_key(self, settings: Settings) -> secretsmanager.Secret:
+        """The key of owners' keyed hashes (``chalicelib/base/pseudonyms.py``), generated once
+        and never rotated (a new key would make every owner's sessions, links and duplicate
+        checks miss their registrations); kept if the stack is deleted, like the data key."""
+        secret = secretsmanager.Secret(
+            self,
+            "PseudonymKey",
+            secret_name=f"{settings.prefix}-pseudonym-key",
+            description=f"Sightline ({settings.prefix}): key of the keyed hashes of owners' email addresses",
+            encryption_key=self.key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True, include_space=False
+            ),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        return secret
 
     def allow_service(self, sid: str, service: str, actions: Sequence[str], source_arn: str) -> None:
         """Let an AWS service use the key on behalf of one of our resources only."""

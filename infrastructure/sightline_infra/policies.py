@@ -50,6 +50,8 @@ class Resources:
     officers_pool_arn: str
     ingest_queue: str
     workflow_queue: str
+    # The key of owners' keyed hashes (chalicelib/base/pseudonyms.py).
+    pseudonym_secret_arn: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +80,8 @@ API_TABLE_ACTIONS_BY_TABLE = {
     "requests": ["GetItem", "PutItem", "UpdateItem", "Query", "DescribeTable"],
     # Evidence items are written by ingest_evidence only; the API reads them (index by-request).
     "evidence": ["GetItem", "Query", "DescribeTable"],
+    # Public emails are counted by deliver_notifications only.
+    "email-counts": ["DescribeTable"],
 }
 
 # Readers and writers of a table encrypted with our key need these KMS calls, made by DynamoDB
@@ -164,6 +168,23 @@ def _end_waiting_tasks(r: Resources) -> iam.PolicyStatement:
     )
 
 
+# The functions that compute owners' keyed hashes: they get the secret's ARN and may read it.
+PSEUDONYM_READERS = ("api_handler", "deliver_notifications")
+
+
+def _read_pseudonym_key(r: Resources) -> List[iam.PolicyStatement]:
+    return [
+        iam.PolicyStatement(sid="ReadPseudonymKey", actions=["secretsmanager:GetSecretValue"],
+                            resources=[r.pseudonym_secret_arn]),
+        iam.PolicyStatement(
+            sid="PseudonymKeyThroughSecretsManager",
+            actions=["kms:Decrypt"],
+            resources=[r.key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{r.stack.region}.amazonaws.com"}},
+        ),
+    ]
+
+
 def _sid(suffix: str) -> str:
     return "".join(part.title() for part in suffix.split("-"))
 
@@ -207,13 +228,19 @@ def api_handler(r: Resources) -> List[iam.PolicyStatement]:
 
 def deliver_notifications(r: Resources) -> List[iam.PolicyStatement]:
     return [
-        # The registration an email is about, and the owner's registrations to address a link.
-        table_statement(r, "registrations", ["GetItem", "Query"], "ReadRegistrations"),
+        # The registration an email is about, and the owner's registrations to address a link;
+        # a deletion's tombstone is marked confirmed, then removed with its index entry and claim.
+        table_statement(r, "registrations", ["GetItem", "Query", "UpdateItem", "DeleteItem"], "ReadRegistrations"),
+        table_statement(r, "geo-index", ["DeleteItem"], "RemoveDeletedFromIndex"),
+        table_statement(r, "registration-claims", ["DeleteItem"], "ReleaseClaims"),
         # Links are minted when the email is sent, so a token exists in exactly one email
         # (including the owner's "respond" link to a footage request).
         table_statement(r, "tokens", ["PutItem"], "MintLinkTokens"),
-        # The footage request (and the evidence item) an owner's or officer's email is about.
-        table_statement(r, "requests", ["GetItem"], "ReadRequests"),
+        # Public emails counted per recipient (a conditional update per window).
+        table_statement(r, "email-counts", ["UpdateItem"], "CountPublicEmails"),
+        # The footage request (and the evidence item) an owner's or officer's email is about;
+        # the requests made to a deleted registration are pseudonymised (index by-registration).
+        table_statement(r, "requests", ["GetItem", "Query", "UpdateItem"], "ReadRequests"),
         table_statement(r, "evidence", ["GetItem"], "ReadEvidence"),
         # Officers' addresses are looked up in Cognito when an email goes, never copied.
         iam.PolicyStatement(sid="LookUpOfficers", actions=["cognito-idp:AdminGetUser"],
@@ -231,14 +258,20 @@ def deliver_notifications(r: Resources) -> List[iam.PolicyStatement]:
 
 def housekeeping(r: Resources) -> List[iam.PolicyStatement]:
     # Purges what DynamoDB's TTL removes only eventually: expired pending registrations (and
-    # their stray geo index entries) and expired tokens. And, as a backstop for a failed
-    # workflow execution, expires open footage requests past their deadline (a conditional
-    # update) and tells the officer.
+    # their stray geo index entries and claims) and expired tokens. Reconciles the geo index
+    # with the registrations (reads both; removes entries where no active registration is,
+    # writes missing ones) and removes claims whose registration is gone. Finishes deletions
+    # whose confirmation never went. And, as a backstop for a failed workflow execution or a
+    # failure after a request closed, expires open footage requests past their deadline (a
+    # conditional update) and tells the officer.
     return [
-        table_statement(r, "registrations", ["Scan", "DeleteItem"], "PurgeRegistrations"),
-        table_statement(r, "geo-index", ["DeleteItem"], "PurgeGeoIndex"),
+        table_statement(r, "registrations", ["Scan", "GetItem", "BatchGetItem", "DeleteItem"], "ReconcileRegistrations"),
+        table_statement(r, "geo-index", ["Scan", "PutItem", "DeleteItem"], "ReconcileGeoIndex"),
+        table_statement(r, "registration-claims", ["Scan", "DeleteItem"], "PurgeClaims"),
         table_statement(r, "tokens", ["Scan", "DeleteItem"], "PurgeTokens"),
-        table_statement(r, "requests", ["Scan", "UpdateItem"], "ExpireOverdueRequests"),
+        table_statement(r, "requests", ["Scan"], "FindOverdueRequests"),
+        # Expire and tell (GetItem, UpdateItem); pseudonymise a deleted owner's (by-registration).
+        table_statement(r, "requests", ["GetItem", "Query", "UpdateItem"], "ExpireOverdueRequests"),
         _send_notifications(r),
         kms_statement(r, ["dynamodb", "sqs"]),
     ]
@@ -312,6 +345,7 @@ def role_for(stack: Stack, scope, spec: FunctionSpec, function_name: str, r: Res
         ),
         *spec.statements(r),
         *([_copy_audit_entries(r)] if spec.chalice_name in AUDIT_WRITERS else []),
+        *(_read_pseudonym_key(r) if spec.chalice_name in PSEUDONYM_READERS else []),
     ]
     return iam.Role(
         scope,

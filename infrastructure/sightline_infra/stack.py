@@ -12,7 +12,7 @@ from .data import DataKey, Tables, table_specs
 from .mail import Mail
 from .monitoring import Monitoring
 from .officers import OfficerPool
-from .policies import AUDIT_WRITERS, Resources
+from .policies import AUDIT_WRITERS, PSEUDONYM_READERS, Resources
 from .queues import Queues
 from .settings import Settings
 from .site import Site
@@ -122,8 +122,14 @@ class SightlineStack(Stack):
             # Entries' TTL; the audit bucket's lock and lifecycle use the same period.
             "SIGHTLINE_AUDIT_RETENTION_DAYS": str(settings.audit_retention_days),
         }
-        # Only the functions that write audit entries learn where their copies go.
-        function_environment = {name: {"SIGHTLINE_AUDIT_BUCKET": audit.bucket_name} for name in AUDIT_WRITERS}
+        pseudonym_key = data_key.pseudonym_key(settings)
+        # Only the functions that write audit entries learn where their copies go, and only
+        # those that compute keyed hashes where their key is.
+        function_environment: Dict[str, Dict[str, str]] = {name: {} for name in (*AUDIT_WRITERS, *PSEUDONYM_READERS)}
+        for name in AUDIT_WRITERS:
+            function_environment[name]["SIGHTLINE_AUDIT_BUCKET"] = audit.bucket_name
+        for name in PSEUDONYM_READERS:
+            function_environment[name]["SIGHTLINE_PSEUDONYM_KEY_SECRET"] = pseudonym_key.secret_arn
         resources = Resources(
             stack=self,
             key=key,
@@ -141,6 +147,7 @@ class SightlineStack(Stack):
             officers_pool_arn=officers.pool.user_pool_arn,
             ingest_queue=ingest.queue_name,
             workflow_queue=workflow_queue.queue_name,
+            pseudonym_secret_arn=pseudonym_key.secret_arn,
         )
         api = ChaliceApi(self, "Api", settings=settings, resources=resources, environment=environment,
                          function_environment=function_environment, log_key=key)

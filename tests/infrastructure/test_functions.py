@@ -96,7 +96,11 @@ def test_function_environment_carries_names_not_secrets(cfn):
         assert env["SIGHTLINE_REQUESTS_TABLE"] == f"{P}-requests"
         assert env["SIGHTLINE_EVIDENCE_TABLE"] == f"{P}-evidence"
         assert f"{P}-evidence-" in str(env["SIGHTLINE_EVIDENCE_BUCKET"])
-        assert not any(word in name for name in env for word in ("SECRET", "PASSWORD", "KEY"))
+        # A secret is named by its ARN (a reference), never carried.
+        (secret_id, _) = only(cfn, "AWS::SecretsManager::Secret")
+        for name, value in env.items():
+            if any(word in name for word in ("SECRET", "PASSWORD", "KEY")):
+                assert name == "SIGHTLINE_PSEUDONYM_KEY_SECRET" and value == {"Ref": secret_id}, name
 
 
 def test_every_function_logs_to_an_encrypted_log_group_kept_a_year(cfn):
@@ -243,8 +247,9 @@ def _kms_through(policies: list, service: str) -> set:
 
 def test_each_function_gets_only_what_its_code_uses(cfn):
     policies = _function_policies(cfn)
-    registrations, tokens, geo, requests, evidence, audit = (
-        _table_id(cfn, s) for s in ("registrations", "tokens", "geo-index", "requests", "evidence", "audit"))
+    registrations, tokens, geo, requests, evidence, audit, claims, counts = (
+        _table_id(cfn, s) for s in (
+            "registrations", "tokens", "geo-index", "requests", "evidence", "audit", "registration-claims", "email-counts"))
     notifications, ingest_queue, workflow_queue = (_queue_id(cfn, q) for q in ("notifications", "ingest", "workflow"))
     machine_id, _ = only(cfn, "AWS::StepFunctions::StateMachine")
     pool_id, _ = only(cfn, "AWS::Cognito::UserPool")
@@ -252,9 +257,14 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 
     deliver = policies["DeliverNotifications"]
-    assert _actions_on(deliver, registrations) == {"dynamodb:GetItem", "dynamodb:Query"}
+    # A deletion's tombstone is marked confirmed, then removed with its index entry and claim.
+    assert _actions_on(deliver, registrations) == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert _actions_on(deliver, geo) == {"dynamodb:DeleteItem"}
+    assert _actions_on(deliver, claims) == {"dynamodb:DeleteItem"}
+    assert _actions_on(deliver, counts) == {"dynamodb:UpdateItem"}
     assert _actions_on(deliver, tokens) == {"dynamodb:PutItem"}
-    assert _actions_on(deliver, requests) == {"dynamodb:GetItem"}
+    # Requests made to a deleted registration are pseudonymised (found through by-registration).
+    assert _actions_on(deliver, requests) == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
     assert _actions_on(deliver, evidence) == {"dynamodb:GetItem"}
     (ses,) = _statements_with(deliver, "ses:SendRawEmail")
     assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": CONTEXT["sender_email"]}}
@@ -265,10 +275,13 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert not _granted(deliver, "s3:") and not _granted(deliver, "states:")
 
     housekeeping = policies["Housekeeping"]
-    assert _actions_on(housekeeping, registrations) == {"dynamodb:Scan", "dynamodb:DeleteItem"}
-    assert _actions_on(housekeeping, geo) == {"dynamodb:DeleteItem"}
+    # Purges, and reconciles the geo index and the claims with the registrations.
+    assert _actions_on(housekeeping, registrations) == {"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"}
+    assert _actions_on(housekeeping, geo) == {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+    assert _actions_on(housekeeping, claims) == {"dynamodb:Scan", "dynamodb:DeleteItem"}
     assert _actions_on(housekeeping, tokens) == {"dynamodb:Scan", "dynamodb:DeleteItem"}
-    assert _actions_on(housekeeping, requests) == {"dynamodb:Scan", "dynamodb:UpdateItem"}
+    assert _actions_on(housekeeping, requests) == {"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
+    assert not _actions_on(housekeeping, counts) and not _granted(housekeeping, "secretsmanager:")
     assert _actions_on(housekeeping, notifications) == send
     assert _granted(housekeeping, "sqs:") == send
     assert not _granted(housekeeping, "ses:") and not _granted(housekeeping, "s3:")
@@ -294,8 +307,17 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert _granted(flow, "states:") == {"states:SendTaskSuccess"}
     assert not _granted(flow, "s3:") and not _granted(flow, "ses:")
 
+    # Only the functions that compute owners' keyed hashes may read their key.
+    (secret_id, _) = only(cfn, "AWS::SecretsManager::Secret")
+    for name in ("DeliverNotifications", "APIHandler"):
+        assert _actions_on(policies[name], secret_id) == {"secretsmanager:GetSecretValue"}, name
+    for name in ("IngestEvidence", "WorkflowEvents", "Housekeeping"):
+        assert not _granted(policies[name], "secretsmanager:"), name
+    assert _actions_on(deliver, counts) == {"dynamodb:UpdateItem"}
+
     api = policies["APIHandler"]
     assert _actions_on(api, notifications) == send
+    assert _actions_on(api, counts) == {"dynamodb:DescribeTable"}
     assert _granted(api, "sqs:") == send
     assert not _granted(api, "ses:") and "dynamodb:Scan" not in _granted(api, "dynamodb:")
     assert _actions_on(api, requests) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",

@@ -13,6 +13,7 @@ from chalicelib.base.audit import AuditEntry
 from chalicelib.base.config import get_config
 from chalicelib.footage.tables import EvidenceItem, FootageRequest
 from chalicelib.registry.tables import AddressAttribute, GeoIndexEntry, PointAttribute, Registration
+from chalicelib.registry.identity import owner_of
 from tests.conftest import REGION, bearer, open_case, post_json
 
 pytestmark = pytest.mark.usefixtures("footage")
@@ -39,7 +40,8 @@ def iso(moment):
 def place(registration_id, retention_days=30, email=None):
     lat, lon = 52.4812, -1.8984
     Registration(
-        registration_id, owner_email=email or f"{registration_id}@example.org", email=email or f"{registration_id}@example.org",
+        registration_id, owner=owner_of(email or f"{registration_id}@example.org"), claim=f"claim-{registration_id}",
+        email=email or f"{registration_id}@example.org",
         name=f"Owner {registration_id}", address=AddressAttribute(line1="1 Colmore Row", town="Birmingham", postcode="B3 2BJ"),
         location=PointAttribute(lat=lat, lon=lon), geohash=geo.encode(lat, lon), camera_count=1, cameras=[],
         retention_days=retention_days, status="active", consented_at=NOW, created_at=NOW, updated_at=NOW,

@@ -14,6 +14,7 @@ from chalicelib.base.audit import AuditEntry
 from chalicelib.base.config import get_config
 from chalicelib.base.errors import Unauthorized
 from chalicelib.registry.tables import AddressAttribute, GeoIndexEntry, PointAttribute, Registration
+from chalicelib.registry.identity import owner_of
 from tests.conftest import REGION, bearer, moto_jwks, post_json
 
 CENTRE = (52.4862, -1.8904)
@@ -33,7 +34,8 @@ def place(registration_id, lat, lon, status="active", retention_days=14, indexed
     now = datetime.now(timezone.utc)
     Registration(
         registration_id,
-        owner_email=f"{registration_id}@example.org",
+        owner=owner_of(f"{registration_id}@example.org"),
+        claim=f"claim-{registration_id}",
         email=f"{registration_id}@example.org",
         name=f"Owner {registration_id}",
         address=AddressAttribute(line1="1 Test Street", town="Birmingham", postcode="B1 1AA"),

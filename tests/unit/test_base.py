@@ -13,8 +13,6 @@ from chalicelib.base.ids import FOOTAGE_REQUEST, REGISTRATION, SEARCH, UPLOAD, e
 from chalicelib.base.lazy import Lazy, reset_all
 from chalicelib.footage.requests import request_id_for
 from chalicelib.investigations.footage import Asked, Refusal
-from chalicelib.registry.registrations import registration_id_for
-from chalicelib.registry.schemas import AddressIn
 from chalicelib.web import asked_answer, bearer, http_error, status_of
 
 
@@ -24,10 +22,6 @@ def _old_derived(prefix: str, text: str) -> str:
 
 
 def test_derived_ids_are_the_ones_already_stored():
-    address = AddressIn(line1="12 Colmore Row", town="Birmingham", postcode="B3 2BJ")
-    assert registration_id_for("ada@example.org", address) == _old_derived(
-        "r", "\x00".join(["registration", "ada@example.org", "B32BJ", "12 colmore row"])
-    )
     assert request_id_for("20/777/26", "rabc") == _old_derived("q", "\x00".join(["footage-request", "20/777/26", "rabc"]))
     assert evidence_id_for("b", "k", "v") == "e" + hashlib.sha256(b"b/k#v").hexdigest()[:24]
 

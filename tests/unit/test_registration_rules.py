@@ -4,8 +4,8 @@ import pytest
 from chalicelib.base.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 from chalicelib.base.validation import clean_text, parse
 from chalicelib.web import MAX_BODY_BYTES, json_body
-from chalicelib.registry.registrations import registration_id_for
-from chalicelib.registry.schemas import AddressIn, RegistrationIn, normalise_postcode
+from chalicelib.registry.identity import owner_key, owner_of, premises_claim
+from chalicelib.registry.schemas import AddressIn, RegistrationIn, normalise_email, normalise_postcode
 from tests.conftest import registration_body
 
 
@@ -27,14 +27,42 @@ def test_other_postcode_formats_can_be_allowed():
     assert normalise_postcode("10115", "any") == "10115"
 
 
-def test_registration_id_is_stable_for_the_same_owner_and_premises():
+def test_the_same_premises_typed_two_ways_is_one_claim():
     # Given the same premises typed two ways
     a = AddressIn.model_validate({"line1": "12 Colmore Row", "town": "Birmingham", "postcode": "B3 2BJ"}, context={})
     b = AddressIn.model_validate({"line1": "12, COLMORE  ROW", "town": "B'ham", "postcode": "b32bj"}, context={})
-    # Then both name one registration, and another owner's does not collide
-    assert registration_id_for("ada@example.org", a) == registration_id_for("ada@example.org", b)
-    assert registration_id_for("bob@example.org", a) != registration_id_for("ada@example.org", a)
-    assert registration_id_for("ada@example.org", a).isalnum()
+    # Then both are one claim, another owner's does not collide, and the claim is a keyed hash
+    assert premises_claim("ada@example.org", a.postcode, a.line1) == premises_claim("Ada@Example.org", b.postcode, b.line1)
+    assert premises_claim("bob@example.org", a.postcode, a.line1) != premises_claim("ada@example.org", a.postcode, a.line1)
+    assert "ada" not in premises_claim("ada@example.org", a.postcode, a.line1)
+
+
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        ("straße@example.de", "STRASSE@example.de"),  # ß is not ss
+        ("straße@example.de", "strasse@example.de"),
+        ("İda@example.org", "ida@example.org"),  # dotted capital I is not i
+        ("ıan@example.org", "IAN@example.org"),  # dotless i is not I
+        ("ada@faß.de", "ada@fass.de"),  # two domains
+    ],
+)
+def test_addresses_that_may_be_different_mailboxes_are_different_owners(one, other):
+    assert owner_key(normalise_email(one)) != owner_key(normalise_email(other))
+    assert owner_of(normalise_email(one)) != owner_of(normalise_email(other))
+
+
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        ("Ada@Example.ORG", "ada@example.org"),  # ASCII case, local part and domain
+        ("zoe\u0301@example.org", "zo\u00e9@example.org"),  # é decomposed and composed (NFC)
+        ("STRAßE@EXAMPLE.DE", "straße@example.de"),  # only the ASCII letters fold
+    ],
+)
+def test_one_address_typed_two_ways_is_one_owner(one, other):
+    assert owner_key(normalise_email(one)) == owner_key(normalise_email(other))
+    assert owner_of(one) == owner_of(other)
 
 
 def test_every_bad_field_is_named_at_once():
