@@ -17,8 +17,10 @@ from chalice import Chalice, ConvertToMiddleware, CORSConfig, Rate, Response
 from chalicelib.base import clients
 from chalicelib.base.config import get_config
 from chalicelib.base.errors import SightlineError
+from chalicelib.base.lazy import Lazy
 from chalicelib.base.messages import get_queue
 from chalicelib.base.officers import AUDITOR, OFFICER, SUPERVISOR, Officer, get_authenticator
+from chalicelib.base.readiness import Readiness
 
 
 class _OnFirstUse:
@@ -116,7 +118,7 @@ def route(path: str, **kwargs: Any) -> Callable:
 
 @route("/health", methods=["GET"])
 def health() -> dict:
-    return {"status": "ok"} if _ready() else Response(
+    return {"status": "ok"} if readiness().ready() else Response(
         body={"error": {"code": "unavailable", "message": "Not ready yet."}}, status_code=503
     )
 
@@ -354,7 +356,7 @@ def _owner(now: datetime) -> str:
     return registry_owners.owner_for(_session(), now)
 
 
-def _ready() -> bool:
+def _everything_exists() -> bool:
     try:
         if not all(model.exists() for model in tables.ALL_MODELS):
             return False
@@ -363,3 +365,7 @@ def _ready() -> bool:
     except Exception:  # any failure means "not ready", which is all /health reports
         logger.warning("health check failed", exc_info=True)
         return False
+
+
+# The deep check runs at most once per container per few minutes (chalicelib/base/readiness.py).
+readiness: Lazy[Readiness] = Lazy(lambda: Readiness(_everything_exists))
