@@ -157,7 +157,11 @@
             var message = typeof error.message === "string" && error.message ? error.message : null;
             if (!message) message = response.status >= 500 ? SERVER_MESSAGE : "Something went wrong. Please try again.";
             var fields = error.fields && typeof error.fields === "object" ? error.fields : {};
-            throw new ApiError(response.status, error.code, message, fields);
+            var failure = new ApiError(response.status, error.code, message, fields);
+            // Seconds to wait, when a busy API says (readable cross-origin only if exposed).
+            var retryAfter = Number(response.headers.get("Retry-After"));
+            if (retryAfter > 0) failure.retryAfterS = retryAfter;
+            throw failure;
           });
         },
         function () {

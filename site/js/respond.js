@@ -9,7 +9,8 @@
  *   - "multipart": the file in parts, each PUT to its own URL (3 at a time, each retried up to
  *                  3 times), then the API is told the upload is complete.
  * XMLHttpRequest is used for the uploads because fetch() reports no upload progress.
- * The server then checks each file; the page polls the request to show each file's result.
+ * The server then checks each file; the page looks at the request again to show each file's
+ * result, on the schedule in poll.js (backing off, paused while the tab is hidden).
  *
  * Everything the server returns is shown with textContent.
  */
@@ -23,8 +24,6 @@
 
   var SESSION_PREFIX = "sightline.requestSession.";
   var LAST_KEY = "sightline.requestSession.last";
-  var POLL_EVERY_MS = 2000;
-  var POLL_FOR_MS = 60000;
   var PART_CONCURRENCY = 3;
   var PART_RETRIES = 3;
   var REASON_MAX = 500;
@@ -215,8 +214,7 @@
     var rows = []; // every file row on the page
     var queue = []; // rows waiting to upload (one file at a time)
     var active = null; // the row uploading now
-    var pollTimer = null;
-    var pollUntil = 0;
+    var poller = new Sightline.Poller({ look: lookAgain, onGiveUp: checkingIsSlow });
     var rowCount = 0;
 
     var title = document.getElementById("respond-title");
@@ -280,8 +278,7 @@
       stopped = true;
       queue = [];
       rows.forEach(abortRow);
-      if (pollTimer) window.clearTimeout(pollTimer);
-      pollTimer = null;
+      poller.stop();
     }
 
     function sessionEnded() {
@@ -889,47 +886,49 @@
     // -------------------------------------------------------------- the server's checks
 
     function startPolling() {
-      pollUntil = Date.now() + POLL_FOR_MS;
-      if (!pollTimer && !stopped) pollTimer = window.setTimeout(poll, POLL_EVERY_MS);
+      if (!stopped) poller.start();
     }
 
-    function poll() {
-      pollTimer = null;
-      if (stopped || !session) return;
-      authed("GET", requestPath())
-        .then(function (data) {
-          if (stopped || !data) return;
+    function checking() {
+      return rows.filter(function (row) {
+        return row.state === "checking";
+      });
+    }
+
+    /** One look at the request: resolves true while a file is still being checked. */
+    function lookAgain() {
+      if (stopped || !session) return Promise.resolve(false);
+      return authed("GET", requestPath()).then(
+        function (data) {
+          if (stopped || !data) return false;
           request = data;
           if (!OPEN_STATUSES[data.status]) {
             stopAll();
             showClosedForStatus(data);
-            return;
+            return false;
           }
           applyUploads(Array.isArray(data.uploads) ? data.uploads : []);
-          pollAgain();
-        })
-        .catch(function (error) {
-          if (handleCommonErrors(error)) return;
-          pollAgain(); // a missed look is not a problem: try again next time
-        });
+          return checking().length > 0 && !stopped;
+        },
+        function (error) {
+          if (handleCommonErrors(error)) return false;
+          throw error; // the poller waits (longer if the API is busy) and looks again
+        }
+      );
     }
 
-    function pollAgain() {
-      var waiting = rows.filter(function (row) {
-        return row.state === "checking";
+    function checkingIsSlow() {
+      checking().forEach(function (row) {
+        if (!row.slow) {
+          row.slow = true;
+          row.statusEl.textContent = "Uploaded. Checking is taking longer than usual. You can carry on.";
+        }
       });
-      if (!waiting.length || stopped) return;
-      if (Date.now() >= pollUntil) {
-        waiting.forEach(function (row) {
-          if (!row.slow) {
-            row.slow = true;
-            row.statusEl.textContent = "Uploaded. Checking is taking longer than usual. You can carry on.";
-          }
-        });
-        return;
-      }
-      pollTimer = window.setTimeout(poll, POLL_EVERY_MS);
     }
+
+    document.addEventListener("visibilitychange", function () {
+      poller.visibilityChanged();
+    });
 
     // -------------------------------------------------------------- finishing
 
