@@ -17,7 +17,7 @@ from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
-from . import packaging
+from . import capacity, packaging
 from .policies import FUNCTIONS, Resources, role_for
 from .settings import Settings
 from .suppressions import skip_checks
@@ -25,17 +25,14 @@ from .suppressions import skip_checks
 API_GATEWAY_STAGE = "api"
 # Chalice names the API resource "RestAPI"; this is its default (execute-api) origin.
 API_ORIGIN = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
-# Throttling, per method, across all clients. Public entry points get a small budget each, so
-# a flood of registrations or link requests is refused at the gateway (429) before it reaches
-# the function, and the rest of the API function's reserved concurrency stays free for
-# officers: 4 public POSTs x 10 requests/s x ~0.3 s ≈ 12 concurrent executions at most.
+# Throttling, per method (API Gateway applies each setting to each method on its own), across
+# all clients. Each public method gets the budget an appeal to 2,000 owners needs and no more
+# (capacity.py), so a flood is refused at the gateway (429) before it reaches the function, and
+# what residents can hold of the API function's reserved concurrency leaves officers theirs.
 PUBLIC_PATH_PREFIXES = ("/registrations", "/owner")
 # An owner's footage-request session (WAF gives these paths their own per-IP budget).
 OWNER_REQUEST_PATHS = ("/owner/requests/",)
-PUBLIC_RATE_LIMIT = 10
-PUBLIC_BURST_LIMIT = 20
-STAGE_RATE_LIMIT = 50
-STAGE_BURST_LIMIT = 100
+HEALTH_PATH = "/health"
 
 _ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -141,6 +138,7 @@ class ChaliceApi(Construct):
     def _configure_functions(self, resources: Resources) -> None:
         by_logical_id = {("APIHandler" if n == "api_handler" else to_cfn_resource_name(n)): n for n in FUNCTIONS}
         self.functions: Dict[str, Any] = {}
+        self.reserved_concurrency: Dict[str, int] = {}
         for logical_id, definition in self._sam_resources("AWS::Serverless::Function").items():
             name = by_logical_id.get(logical_id)
             if name is None:
@@ -158,6 +156,7 @@ class ChaliceApi(Construct):
             reserved = definition["Properties"].get("ReservedConcurrentExecutions")
             if not reserved:
                 raise ValueError(f".chalice/config.json: set reserved_concurrency for {name}")
+            self.reserved_concurrency[name] = reserved
             for event_name, event in definition["Properties"].get("Events", {}).items():
                 if event["Type"] == "SQS":
                     self._wire_sqs_event(function, event_name, event, resources, reserved)
@@ -203,35 +202,38 @@ class ChaliceApi(Construct):
             encryption_key=log_key,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        method_settings: List[Dict[str, Any]] = [
-            {
-                "ResourcePath": "/*",
-                "HttpMethod": "*",
-                "ThrottlingRateLimit": STAGE_RATE_LIMIT,
-                "ThrottlingBurstLimit": STAGE_BURST_LIMIT,
+        def throttled(resource_path: str, method: str, rate: int) -> Dict[str, Any]:
+            return {
+                "ResourcePath": resource_path,
+                "HttpMethod": method,
+                "ThrottlingRateLimit": rate,
+                "ThrottlingBurstLimit": capacity.burst(rate),
                 "LoggingLevel": "ERROR",
                 "DataTraceEnabled": False,  # would log request bodies: residents' personal data
                 "MetricsEnabled": True,
             }
-        ]
+
+        method_settings: List[Dict[str, Any]] = [throttled("/*", "*", capacity.STAGE_RATE_LIMIT)]
+        public: List[tuple] = []
         for path, methods in sorted(self._sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"].items()):
-            if not path.startswith(PUBLIC_PATH_PREFIXES):
-                continue
-            for method in sorted(methods):
-                if method == "options":
+            for method in sorted(m.upper() for m in methods if m != "options"):
+                if path.startswith(PUBLIC_PATH_PREFIXES):
+                    public.append((method, path))
+                    rate = capacity.method_rate(method, path)
+                elif path == HEALTH_PATH:
+                    rate = capacity.HEALTH_RATE_LIMIT
+                else:
                     continue
-                method_settings.append(
-                    {
-                        "ResourcePath": "/" + path.replace("/", "~1"),  # "/a/b" is "/~1a~1b"
-                        "HttpMethod": method.upper(),
-                        "ThrottlingRateLimit": PUBLIC_RATE_LIMIT,
-                        "ThrottlingBurstLimit": PUBLIC_BURST_LIMIT,
-                        "LoggingLevel": "ERROR",
-                        "DataTraceEnabled": False,
-                        "MetricsEnabled": True,
-                    }
-                )
-        self.public_methods = [(s["ResourcePath"], s["HttpMethod"]) for s in method_settings[1:]]
+                # "/a/b" is "/~1a~1b"
+                method_settings.append(throttled("/" + path.replace("/", "~1"), method, rate))
+        self.public_methods = [("/" + path.replace("/", "~1"), method) for method, path in public]
+        # Residents' throttles bound the executions they can hold; officers keep the rest.
+        needed = capacity.resident_concurrency(public) + capacity.OFFICER_CONCURRENCY
+        if self.reserved_concurrency["api_handler"] < needed:
+            raise ValueError(
+                f".chalice/config.json: api_handler's reserved_concurrency must be at least {needed} "
+                "(residents' throttles x time, plus officers' share; see capacity.py)"
+            )
         self.rest_api.add_property_override("Name", f"{settings.prefix}-api")
         self.rest_api.add_property_override("MethodSettings", method_settings)
         self.rest_api.add_property_override(
@@ -335,9 +337,9 @@ class ChaliceApi(Construct):
             )
 
         # An owner answering a footage request works in a session: the page starts each
-        # upload, completes multipart ones and polls the request every 2 s for a minute after
-        # each file (site/js/respond.js), ~150 requests in 5 minutes while clips go up. So
-        # those paths get their own, larger per-IP budget instead of the public endpoints'.
+        # upload, completes it and looks at the request while files are checked, backing off
+        # (site/js/poll.js): about 23 requests in 5 minutes, and many owners may share one
+        # address (capacity.py). So those paths get their own, larger per-IP budget.
         owner_requests = paths_starting_with(*OWNER_REQUEST_PATHS)
         rate_rules = [
             per_ip(
@@ -354,6 +356,9 @@ class ChaliceApi(Construct):
                 ),
             ),
             per_ip("owner-requests-per-ip", 1, settings.owner_request_rate_limit_per_ip, owner_requests),
+            # Monitors only: a flood from one address stops at WAF, before API Gateway's
+            # throttle (shared by every caller of /health) turns the monitors away too.
+            per_ip("health-per-ip", 2, settings.health_rate_limit_per_ip, paths_starting_with(HEALTH_PATH)),
         ]
         acl = wafv2.CfnWebACL(
             self,

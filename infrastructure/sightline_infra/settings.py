@@ -9,6 +9,8 @@ import dataclasses
 import re
 from typing import Any, Callable, Optional
 
+from . import capacity
+
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,24}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@([a-z0-9.-]+)$")
@@ -53,11 +55,14 @@ class Settings:
     # Cognito threat protection (compromised credentials, adaptive authentication) needs the
     # Plus feature plan, billed per monthly active user.
     cognito_threat_protection: bool = True
-    # Requests one IP address may make to the public endpoints in 5 minutes (WAF rate rule).
-    api_rate_limit_per_ip: int = 100
-    # The same for owners' footage-request pages (/owner/requests/...), which poll while
-    # uploading: about 150 requests in 5 minutes for one owner sending several clips.
-    owner_request_rate_limit_per_ip: int = 1000
+    # Requests one IP address may make to the public endpoints in 5 minutes (WAF rate rule);
+    # the defaults let 40 owners behind one carrier-grade NAT answer an appeal (capacity.py).
+    api_rate_limit_per_ip: int = capacity.PUBLIC_PER_IP
+    # The same for owners' footage-request pages (/owner/requests/...): about 23 requests in
+    # 5 minutes for one owner sending five clips while the page looks at their checks.
+    owner_request_rate_limit_per_ip: int = capacity.OWNER_REQUESTS_PER_IP
+    # The same for /health: two monitors every 10 s behind one address.
+    health_rate_limit_per_ip: int = capacity.HEALTH_PER_IP
 
     @property
     def log_retention(self) -> Any:
@@ -93,8 +98,8 @@ class Settings:
             raise SettingsError("map_center: 'lat,lon'") from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise SettingsError("map_center: out of range")
-        for name in ("api_rate_limit_per_ip", "owner_request_rate_limit_per_ip"):
-            if not 10 <= getattr(self, name) <= 2_000_000_000:
+        for name in ("api_rate_limit_per_ip", "owner_request_rate_limit_per_ip", "health_rate_limit_per_ip"):
+            if not capacity.WAF_MIN_LIMIT <= getattr(self, name) <= 2_000_000_000:
                 raise SettingsError(f"{name}: WAF rate limits are 10 to 2,000,000,000 requests in 5 minutes")
         if not 365 <= self.audit_retention_days <= 36500:
             raise SettingsError("audit_retention_days: 365 to 36500 days (Object Lock's limit is 100 years)")

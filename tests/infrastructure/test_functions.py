@@ -156,7 +156,7 @@ def test_waf_guards_the_api_stage(cfn):
     assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
             "AWSManagedRulesAmazonIpReputationList"} <= managed
     rates = {r["Name"]: r for r in props["Rules"] if "RateBasedStatement" in r["Statement"]}
-    assert set(rates) == {"public-endpoints-per-ip", "owner-requests-per-ip"}
+    assert set(rates) == {"public-endpoints-per-ip", "owner-requests-per-ip", "health-per-ip"}
     for rule in rates.values():
         assert rule["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP" and "Block" in rule["Action"]
 
