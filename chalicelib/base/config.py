@@ -101,7 +101,9 @@ class Config:
     request_safety_margin_hours: int = setting("SIGHTLINE_REQUEST_SAFETY_MARGIN_HOURS", 12, int)
     reminder_fraction: float = setting("SIGHTLINE_REMINDER_FRACTION", 0.5, float)
     max_upload_bytes: int = setting("SIGHTLINE_MAX_UPLOAD_BYTES", 5 * 2**30, int)
-    max_multipart_bytes: int = setting("SIGHTLINE_MAX_MULTIPART_BYTES", 50 * 2**30, int)
+    # The largest file: the ingest must stream and hash it well inside its 15 minutes
+    # (docs/decisions.md, 2026-12-02, python -m bench.ingest_hash).
+    max_multipart_bytes: int = setting("SIGHTLINE_MAX_MULTIPART_BYTES", 16 * 2**30, int)
     multipart_threshold_bytes: int = setting("SIGHTLINE_MULTIPART_THRESHOLD_BYTES", 100 * 2**20, int)
     multipart_part_bytes: int = setting("SIGHTLINE_MULTIPART_PART_BYTES", 64 * 2**20, int)
     upload_url_ttl_s: int = setting("SIGHTLINE_UPLOAD_URL_TTL_S", 900, int)

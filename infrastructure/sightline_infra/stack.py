@@ -41,7 +41,7 @@ class SightlineStack(Stack):
         # retries, are never handed to a second consumer.
         notifications = queues.add("Notifications", queue_name=f"{prefix}-notifications", key=key,
                                    visibility_timeout=Duration.minutes(6))
-        # ingest_evidence streams objects of up to 50 GiB to hash them: a 15-minute timeout,
+        # ingest_evidence streams objects of up to 16 GiB to hash them: a 15-minute timeout,
         # so its messages stay hidden 90 minutes and may be in flight a quarter of an hour
         # without the backlog alarm firing.
         ingest = queues.add("Ingest", queue_name=f"{prefix}-ingest", key=key, visibility_timeout=Duration.minutes(90),

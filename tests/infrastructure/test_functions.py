@@ -67,7 +67,7 @@ def test_queues_hide_messages_for_six_times_their_consumers_timeout(cfn):
 
 def test_ingest_can_hash_large_uploads_with_modest_concurrency(cfn):
     ingest = _functions(cfn)["IngestEvidence"]["Properties"]
-    # It streams objects of up to 50 GiB through SHA-256 in constant memory.
+    # It streams objects of up to 16 GiB (Config.max_multipart_bytes) through SHA-256 in constant memory.
     assert ingest["Timeout"] == 900 and ingest["MemorySize"] >= 512
     assert ingest["ReservedConcurrentExecutions"] <= 10
 
