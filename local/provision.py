@@ -26,7 +26,8 @@ def provision(
     notifications_url = create_queue_with_dlq(sqs, config.notifications_queue)
     create_queue_with_dlq(sqs, config.workflow_queue)
     ingest_url = create_queue_with_dlq(sqs, config.ingest_queue, visibility_timeout_s=360)
-    create_evidence_bucket(session.client("s3", endpoint_url=aws_endpoint), sqs, config.evidence_bucket, ingest_url)
+    scan_url = create_queue_with_dlq(sqs, scan_queue_name(config.prefix))
+    create_evidence_bucket(session.client("s3", endpoint_url=aws_endpoint), sqs, config.evidence_bucket, ingest_url, scan_url)
     create_audit_bucket(session.client("s3", endpoint_url=aws_endpoint), config.audit_bucket, config.audit_retention_days)
     session.client("ses", endpoint_url=aws_endpoint).verify_email_identity(EmailAddress=sender)
     resources = create_officer_pool(
@@ -36,6 +37,7 @@ def provision(
     resources["state_machine_arn"] = create_state_machine(session.client("stepfunctions", endpoint_url=aws_endpoint), workflow_url)
     resources["notifications_queue_url"] = notifications_url
     resources["pseudonym_key_secret"] = create_pseudonym_key(session.client("secretsmanager", endpoint_url=aws_endpoint), config.prefix)
+    resources["scan_queue_url"] = scan_url
     return resources
 
 
@@ -46,18 +48,25 @@ def create_pseudonym_key(secrets, prefix: str) -> str:
     return secrets.create_secret(Name=f"{prefix}-pseudonym-key", SecretString=token_hex(32))["ARN"]
 
 
-def create_evidence_bucket(s3, sqs, bucket: str, ingest_queue_url: str) -> None:
-    """Versioned, Object Lock enabled (legal holds on verified footage), ObjectCreated → ingest."""
+def scan_queue_name(prefix: str) -> str:
+    """The local malware scanner's queue (local/scanner.py); AWS has GuardDuty instead."""
+    return f"{prefix}-scan-local"
+
+
+def create_evidence_bucket(s3, sqs, bucket: str, ingest_queue_url: str, scan_queue_url: Optional[str] = None) -> None:
+    """Versioned, Object Lock enabled (legal holds on verified footage), ObjectCreated → ingest
+    (and → the local malware scanner's queue, when given)."""
     s3.create_bucket(
         Bucket=bucket,
         CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name},
         ObjectLockEnabledForBucket=True,
     )
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    queue_arn = sqs.get_queue_attributes(QueueUrl=ingest_queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_urls = [ingest_queue_url] + ([scan_queue_url] if scan_queue_url else [])
+    arns = [sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"] for url in queue_urls]
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
-        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]},
+        NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]} for arn in arns]},
     )
 
 

@@ -8,6 +8,8 @@
 - a pump that delivers SQS messages to the app's ``@app.on_sqs_message`` handlers as Lambda
   would (batches, partial-batch failures retried, dead-letter queue after repeated failure),
   runs the scheduled housekeeping, and writes every email SES accepted to the outbox folder.
+- a local malware scanner (``local/scanner.py``) standing in for GuardDuty: it tags each new
+  evidence object clean, or ``THREATS_FOUND`` if it holds the EICAR test string.
 
 Ctrl-C (or SIGTERM) stops everything it started. ``var/local.json`` says where it all is.
 """
@@ -211,8 +213,14 @@ class LocalStack:
     def _start_pump(self) -> None:
         from local.pump import Pump
 
+        from local.scanner import Scanner
+
         pump = Pump(self.outbox_dir, self.stopping)
-        for target in (pump.deliver_forever, pump.write_outbox_forever, pump.housekeeping_forever):
+        session = boto3_session()
+        scanner = Scanner(session.client("s3", endpoint_url=self.aws_endpoint),
+                          session.client("sqs", endpoint_url=self.aws_endpoint),
+                          self.resources["scan_queue_url"], self.stopping)
+        for target in (pump.deliver_forever, pump.write_outbox_forever, pump.housekeeping_forever, scanner.scan_forever):
             thread = threading.Thread(target=target, daemon=True, name=target.__name__)
             thread.start()
             self.threads.append(thread)
@@ -241,6 +249,12 @@ class LocalStack:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(path)
+
+
+def boto3_session():
+    import boto3
+
+    return boto3.session.Session(region_name=REGION)
 
 
 def _spawn(command: List[str], env: Dict[str, str], cwd: Optional[Path] = None) -> subprocess.Popen:

@@ -108,6 +108,9 @@ class Config:
     multipart_part_bytes: int = setting("SIGHTLINE_MULTIPART_PART_BYTES", 64 * 2**20, int)
     upload_url_ttl_s: int = setting("SIGHTLINE_UPLOAD_URL_TTL_S", 900, int)
     download_url_ttl_s: int = setting("SIGHTLINE_DOWNLOAD_URL_TTL_S", 300, int)
+    # Each request's quota: files started, and the bytes they declared (retries count too).
+    max_files_per_request: int = setting("SIGHTLINE_MAX_FILES_PER_REQUEST", 50, int)
+    max_bytes_per_request: int = setting("SIGHTLINE_MAX_BYTES_PER_REQUEST", 64 * 2**30, int)
     allowed_content_types: Tuple[str, ...] = setting(
         "SIGHTLINE_ALLOWED_CONTENT_TYPES",
         (

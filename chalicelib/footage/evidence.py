@@ -5,27 +5,49 @@ compute its SHA-256 and checked again for size and type (by its first bytes: pre
 conditions are enforced by S3 but not by the local emulator, and a content type is only a
 claim). Each object version becomes one evidence item whose id is derived from the object,
 so a redelivered event finds the item it made and only finishes what was left undone.
-Objects that fail the checks are quarantined: recorded, tagged, never shown to officers.
-Officers' downloads are ``investigations.footage``'s.
+Objects that fail the checks are quarantined: recorded, tagged, never shown to officers; so
+are objects that arrive for a request already closed, or that are not the size their upload
+declared. GuardDuty Malware Protection for S3 scans each object too and tags it with its
+verdict: :func:`require_clean` releases an item only once its object is tagged clean (and
+quarantines it if a threat was found). Officers' downloads are ``investigations.footage``'s.
 """
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote, unquote_plus
 
 from chalicelib.base.batches import each_message
 from chalicelib.base.config import Config
-from chalicelib.base.errors import NotFound
+from chalicelib.base.errors import Conflict, NotFound
 from chalicelib.base.ids import EVIDENCE, evidence_id_for
 from chalicelib.base.messages import Notify
 from chalicelib.base.store import put_once
+from chalicelib.base.validation import parse_time
 from chalicelib.footage import objects, requests
-from chalicelib.footage.tables import ACCEPTED, QUARANTINED, EvidenceItem
+from chalicelib.footage.tables import (
+    ACCEPTED,
+    DECLINED,
+    OPEN,
+    QUARANTINED,
+    RESPONDED,
+    SCAN_CLEAN,
+    EvidenceItem,
+    FootageRequest,
+    UploadRecord,
+)
 
 CHUNK_BYTES = 1024 * 1024
 HEAD_BYTES = 64
+
+QUARANTINE_TAG = "sightline-quarantine"
+# The tag GuardDuty Malware Protection for S3 puts on each object it scanned, and its values.
+SCAN_TAG = "GuardDutyMalwareScanStatus"
+NO_THREATS_FOUND = "NO_THREATS_FOUND"
+THREATS_FOUND = "THREATS_FOUND"
+# UNSUPPORTED (e.g. above the scanner's size limit, password-protected), ACCESS_DENIED, FAILED:
+# never scanned, so never released (docs/decisions.md).
 
 # First bytes of what owners may send, by declared type. DVR exports declared as
 # application/octet-stream are proprietary containers; those are refused only when their first
@@ -102,6 +124,36 @@ def get(evidence_id: str) -> EvidenceItem:
         raise missing from None
 
 
+def require_clean(item: EvidenceItem, *, s3: Any, config: Config, now: datetime) -> None:
+    """Return if the item's object was scanned clean; otherwise refuse (Conflict, saying why).
+
+    The scanner's verdict is read from the object's tag and a clean one is kept on the item, so
+    later downloads cost no S3 call. A threat quarantines the item for good.
+    """
+    if item.scan_result == SCAN_CLEAN:
+        return
+    verdict = _tags(s3, _item_args(config, item)).get(SCAN_TAG)
+    if verdict == NO_THREATS_FOUND:
+        item.update(actions=[EvidenceItem.scan_result.set(SCAN_CLEAN)])
+        return
+    if verdict == THREATS_FOUND:
+        item.update(
+            actions=[
+                EvidenceItem.status.set(QUARANTINED),
+                EvidenceItem.problem.set("The malware scan found a threat in this file."),
+                EvidenceItem.scan_result.set(THREATS_FOUND.lower()),
+            ],
+            condition=EvidenceItem.status == ACCEPTED,
+        )
+        raise Conflict("The malware scan found a threat in this file: it will not be released.",
+                       {"evidence_id": "Quarantined by the malware scan."})
+    if verdict is None:
+        raise Conflict("This file is still being scanned for malware. Try again in a few minutes.",
+                       {"evidence_id": "Not scanned yet."})
+    raise Conflict(f"The malware scan could not check this file ({verdict}), so it is not released.",
+                   {"evidence_id": f"Scan result {verdict}."})
+
+
 def sha256_of(body: Any) -> Tuple[str, int, bytes]:
     """(hex SHA-256, size, first bytes) of a stream, read in fixed chunks: constant memory."""
     digest = hashlib.sha256()
@@ -138,9 +190,15 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
     content_type = (obj.get("ContentType") or "application/octet-stream").split(";", 1)[0].strip().lower()
     digest, size, head = sha256_of(obj["Body"])
     filename = unquote((obj.get("Metadata") or {}).get("original-filename") or parts.get("filename") or key.rsplit("/", 1)[-1])
+    request = requests.find(parts["request_id"]) if parts else None
+    declared = _declared_size(parts)
     problem = None
-    if not parts or requests.find(parts["request_id"]) is None:
+    if request is None:
         problem = "This file does not belong to any request."
+    elif _created_at(record, now) > _closed_at(request):
+        problem = "This file arrived after the request was closed."
+    elif declared is not None and size != declared:
+        problem = f"This file is {size} bytes, not the {declared} declared when its upload started."
     elif size == 0:
         problem = "This file is empty."
     elif size > config.max_multipart_bytes:
@@ -166,6 +224,41 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
     return item
 
 
+def _created_at(record: Dict[str, Any], now: datetime) -> datetime:
+    """When S3 created the object (the event's time; a multipart upload's is its completion)."""
+    try:
+        return parse_time(record["eventTime"])
+    except (KeyError, TypeError, ValueError):
+        return now
+
+
+def _closed_at(request: FootageRequest) -> datetime:
+    """When the request stopped taking files: its answer, or else its deadline."""
+    if request.status in (RESPONDED, DECLINED) and request.answered_at is not None:
+        return request.answered_at
+    if request.status not in OPEN:
+        return min(request.deadline, request.updated_at)
+    return request.deadline
+
+
+def _declared_size(parts: Dict[str, str]) -> Optional[int]:
+    """The size the owner declared for this object's upload, if its record is still kept."""
+    if not parts:
+        return None
+    try:
+        return int(UploadRecord.get(parts["upload_id"], consistent_read=True).size)
+    except UploadRecord.DoesNotExist:
+        return None
+
+
+def _item_args(config: Config, item: EvidenceItem) -> Dict[str, str]:
+    return {"Bucket": config.evidence_bucket, "Key": item.key, **({"VersionId": item.version_id} if item.version_id else {})}
+
+
+def _tags(s3: Any, args: Dict[str, str]) -> Dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in s3.get_object_tagging(**args).get("TagSet", [])}
+
+
 def _object_args(bucket: str, key: str, record: Dict[str, Any]) -> Dict[str, str]:
     version_id = record["s3"]["object"].get("versionId")
     return {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
@@ -180,4 +273,7 @@ def _mark_object(s3: Any, get_args: Dict[str, str], status: str) -> None:
             if exc.response.get("Error", {}).get("Code") not in ("InvalidRequest", "NotImplemented"):
                 raise  # a bucket without Object Lock (some local set-ups) has no legal holds
     else:
-        s3.put_object_tagging(**get_args, Tagging={"TagSet": [{"Key": "sightline-quarantine", "Value": "true"}]})
+        # PutObjectTagging replaces the whole set: keep the scanner's verdict beside ours.
+        tags = {**_tags(s3, get_args), QUARANTINE_TAG: "true"}
+        tag_set: List[Dict[str, str]] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        s3.put_object_tagging(**get_args, Tagging={"TagSet": tag_set})

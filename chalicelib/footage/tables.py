@@ -1,7 +1,7 @@
 """The footage tables. Each docstring documents its key shape."""
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.base.store import Table, TableMeta, table
@@ -17,6 +17,9 @@ OPEN = (SENT, UPLOADING)
 # An evidence item's statuses.
 ACCEPTED = "accepted"
 QUARANTINED = "quarantined"
+
+# What the malware scan said of an evidence item's object (``scan_result``), once it said it.
+SCAN_CLEAN = "clean"
 
 
 class RequestsByCase(GlobalSecondaryIndex):
@@ -80,7 +83,10 @@ class FootageRequest(Table):
     answered_at = UTCDateTimeAttribute(null=True)
     decline_reason = UnicodeAttribute(null=True)
     task_token = UnicodeAttribute(null=True)
+    # The request's quota, spent when an upload starts (a conditional update, uploads.py):
+    # files started and the bytes they declared.
     uploads_started = NumberAttribute(default=0)
+    upload_bytes = NumberAttribute(null=True)
     owner_notified = BooleanAttribute(default=False)
     workflow_started = BooleanAttribute(default=False)
     # Set to False by the move that closes the request, to True once the officer's notice of it
@@ -129,5 +135,30 @@ class EvidenceItem(Table):
     status = UnicodeAttribute()
     problem = UnicodeAttribute(null=True)
     officer_notified = BooleanAttribute(default=False)
+    scan_result = UnicodeAttribute(null=True)
 
     by_request = EvidenceByRequest()
+
+
+@table
+class UploadRecord(Table):
+    """One upload the server started, and what the owner declared for it.
+
+    PK: ``upload_id`` (``u…``, also the object key's third part). ``size``: the declared bytes,
+    which a multipart upload's parts must add up to and an arriving object must match;
+    ``part_size`` and ``s3_upload_id`` for multipart uploads. ``expires_at`` (TTL): a day after
+    its last URL expires, when the bucket's lifecycle rule has aborted anything unfinished.
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "uploads"
+
+    upload_id = UnicodeAttribute(hash_key=True)
+    request_id = UnicodeAttribute()
+    key = UnicodeAttribute()
+    method = UnicodeAttribute()
+    size = NumberAttribute()
+    part_size = NumberAttribute(null=True)
+    s3_upload_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()

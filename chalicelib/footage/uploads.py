@@ -2,27 +2,37 @@
 
 The server chooses every key (``requests/<request id>/<upload id>/<safe file name>``), the
 content type comes from an allow-list and is bound into the policy, the size is bounded by a
-``content-length-range`` condition, and every URL expires within minutes. S3 (not moto) enforces
-these conditions; the ingest handler checks size and type again either way.
+``content-length-range`` condition, and every URL expires within minutes. A multipart upload's
+part URLs each sign their part's ``Content-Length``, and completing it checks the parts add up
+to the declared size (kept in an :class:`UploadRecord`). Each upload spends the request's quota
+of files and bytes first, in one conditional update. S3 (not moto) enforces the signed
+conditions; the ingest handler checks size and type again either way.
 """
 from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.base.config import Config
-from chalicelib.base.errors import NotFound, PayloadTooLarge, ValidationError
+from chalicelib.base.errors import Conflict, NotFound, PayloadTooLarge, ValidationError
 from chalicelib.base.ids import UPLOAD, iso
+from chalicelib.base.store import condition_failed
 from chalicelib.base.validation import parse
-from chalicelib.footage import objects, owners, requests
+from chalicelib.footage import objects, owners
 from chalicelib.footage.schemas import UploadIn
+from chalicelib.footage.tables import OPEN, FootageRequest, UploadRecord
 
 S3_MAX_PARTS = 10_000
 S3_MIN_PART_BYTES = 5 * 1024 * 1024
 SLOW_UPLOAD_BYTES_PER_S = 256 * 1024
 MAX_PART_URL_TTL_S = 12 * 3600
+# An upload record outlives its URLs by the day the bucket's lifecycle rule gives an
+# unfinished multipart upload before aborting it.
+RECORD_GRACE = timedelta(days=1)
 
 
 def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
@@ -38,9 +48,11 @@ def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now:
         raise PayloadTooLarge(
             f"Files can be at most {config.max_multipart_bytes // 2**30} GiB. Split the export into shorter clips."
         )
+    _spend_quota(item, data.size, config, now)  # nothing is written before this succeeds
     upload_id = UPLOAD.random()
     key = objects.object_key(request_id, upload_id, data.filename)
     expires_at = now + timedelta(seconds=config.upload_url_ttl_s)
+    record = UploadRecord(upload_id, request_id=request_id, key=key, size=data.size, created_at=now)
     if data.size <= config.multipart_threshold_bytes:
         post = s3.generate_presigned_post(
             Bucket=config.evidence_bucket,
@@ -54,68 +66,152 @@ def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now:
             ExpiresIn=config.upload_url_ttl_s,
         )
         answer = {"method": "post", "url": post["url"], "fields": post["fields"]}
+        record.method, record.expires_at = "post", expires_at + RECORD_GRACE
     else:
-        answer = _start_multipart(s3, config, key, content_type, data.filename, data.size)
-    requests.note_upload_started(item, now)
+        answer = _start_multipart(s3, config, record, content_type, data.filename, now)
+    record.save()
     return {"upload_id": upload_id, "key": key, "expires_at": iso(expires_at), **answer}
 
 
 def complete_multipart(request_id: str, upload_id: str, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
-    """Finish a multipart upload; the parts are listed here (browsers cannot read S3's ETags)."""
+    """Finish a multipart upload once its parts are exactly the file declared; the parts are
+    listed here (browsers cannot read S3's ETags)."""
     owners.open_for_upload(request_id, now)
-    if not UPLOAD.matches(upload_id):
-        raise NotFound("There is no such upload.")
-    prefix = f"requests/{request_id}/{upload_id}/"
-    uploads = s3.list_multipart_uploads(Bucket=config.evidence_bucket, Prefix=prefix).get("Uploads", [])
-    if not uploads:
+    record = _find_record(request_id, upload_id, now)
+    if record is None or record.method != "multipart":
         raise NotFound("There is no such upload in progress.")
-    upload = uploads[0]
     parts: List[Dict[str, Any]] = []
-    for page in s3.get_paginator("list_parts").paginate(
-        Bucket=config.evidence_bucket, Key=upload["Key"], UploadId=upload["UploadId"]
-    ):
-        parts.extend({"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in page.get("Parts", []))
-    if not parts:
-        raise ValidationError("No part of this file arrived. Try uploading it again.")
+    try:
+        for page in s3.get_paginator("list_parts").paginate(
+            Bucket=config.evidence_bucket, Key=record.key, UploadId=record.s3_upload_id
+        ):
+            parts.extend(page.get("Parts", []))
+    except s3.exceptions.NoSuchUpload:
+        raise NotFound("There is no such upload in progress.") from None
+    problem = parts_problem(parts, int(record.size), int(record.part_size))
+    if problem:
+        raise ValidationError(problem, {"parts": problem})
     s3.complete_multipart_upload(
         Bucket=config.evidence_bucket,
-        Key=upload["Key"],
-        UploadId=upload["UploadId"],
-        MultipartUpload={"Parts": sorted(parts, key=lambda p: p["PartNumber"])},
+        Key=record.key,
+        UploadId=record.s3_upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]},
     )
-    return {"status": "uploaded", "key": upload["Key"]}
+    return {"status": "uploaded", "key": record.key}
 
 
-def _start_multipart(s3: Any, config: Config, key: str, content_type: str, filename: str, size: int) -> Dict[str, Any]:
+def parts_problem(parts: List[Dict[str, Any]], size: int, part_size: int) -> Optional[str]:
+    """Why these parts (S3's ``list_parts`` entries) are not the declared file, or None: every
+    part there, in order, each the size its URL was made for, adding up to ``size``."""
+    count = math.ceil(size / part_size)
+    numbers = [p["PartNumber"] for p in parts]
+    if not parts:
+        return "No part of this file arrived. Try uploading it again."
+    if numbers != list(range(1, count + 1)):
+        missing = sorted(set(range(1, count + 1)) - set(numbers))
+        return f"Parts {', '.join(map(str, missing[:5])) or 'beyond the file'} did not arrive as expected. Try uploading the file again."
+    for p in parts:
+        expected = min(part_size, size - (p["PartNumber"] - 1) * part_size)
+        if int(p["Size"]) != expected:
+            return f"Part {p['PartNumber']} is {p['Size']} bytes, not the {expected} expected. Try uploading the file again."
+    if sum(int(p["Size"]) for p in parts) != size:  # implied by the above; kept as the rule itself
+        return "The parts do not add up to the file's size. Try uploading the file again."
+    return None
+
+
+def _start_multipart(s3: Any, config: Config, record: UploadRecord, content_type: str, filename: str,
+                     now: datetime) -> Dict[str, Any]:
+    size = int(record.size)
     part_size = max(config.multipart_part_bytes, S3_MIN_PART_BYTES, math.ceil(size / S3_MAX_PARTS))
     count = math.ceil(size / part_size)
     upload = s3.create_multipart_upload(
         Bucket=config.evidence_bucket,
-        Key=key,
+        Key=record.key,
         ContentType=content_type,
         Metadata={"original-filename": _header_safe(filename)},
     )
     # Each part URL opens one part of this one upload; they must outlive the whole upload on a
     # slow home connection, so they last as long as the file needs at 256 KiB/s (12 h at most).
     ttl = min(MAX_PART_URL_TTL_S, max(config.upload_url_ttl_s, math.ceil(size / SLOW_UPLOAD_BYTES_PER_S)))
+    record.method, record.part_size, record.s3_upload_id = "multipart", part_size, upload["UploadId"]
+    record.expires_at = now + timedelta(seconds=ttl) + RECORD_GRACE
     parts = [
         {
             "part_number": number,
+            # ContentLength is signed (X-Amz-SignedHeaders=content-length;host): S3 refuses a
+            # part of any other size sent to this URL.
             "url": s3.generate_presigned_url(
                 "upload_part",
-                Params={"Bucket": config.evidence_bucket, "Key": key, "UploadId": upload["UploadId"], "PartNumber": number},
+                Params={
+                    "Bucket": config.evidence_bucket, "Key": record.key, "UploadId": upload["UploadId"],
+                    "PartNumber": number, "ContentLength": min(part_size, size - (number - 1) * part_size),
+                },
                 ExpiresIn=ttl,
             ),
         }
         for number in range(1, count + 1)
     ]
-    request_id, upload_id = key.split("/")[1:3]
     return {
         "method": "multipart",
         "part_size": part_size,
         "parts": parts,
-        "complete_url_path": f"/owner/requests/{request_id}/uploads/{upload_id}/complete",
+        "complete_url_path": f"/owner/requests/{record.request_id}/uploads/{record.upload_id}/complete",
     }
+
+
+def _spend_quota(item: FootageRequest, size: int, config: Config, now: datetime) -> None:
+    """Count one more file of ``size`` bytes against the request, in one conditional update
+    (two uploads started at once cannot both take the last of the quota), while it is open."""
+    room = config.max_bytes_per_request - size
+    if room < 0:
+        raise _bytes_refused(config)
+    try:
+        item.update(
+            actions=[
+                FootageRequest.uploads_started.add(1),
+                FootageRequest.upload_bytes.add(size),
+                FootageRequest.updated_at.set(now),
+            ],
+            condition=(
+                FootageRequest.status.is_in(*OPEN)
+                & (FootageRequest.uploads_started.does_not_exist()
+                   | (FootageRequest.uploads_started < config.max_files_per_request))
+                & (FootageRequest.upload_bytes.does_not_exist() | (FootageRequest.upload_bytes <= room))
+            ),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        owners.open_for_upload(item.request_id, now)  # closed meanwhile: say so
+        item.refresh(consistent_read=True)
+        if (item.uploads_started or 0) >= config.max_files_per_request:
+            raise Conflict(
+                f"This request already has {config.max_files_per_request} files, the most it can take. "
+                "If you have more footage, tell the officer.",
+                {"files": f"At most {config.max_files_per_request} files per request."},
+            ) from None
+        raise _bytes_refused(config) from None
+
+
+def _bytes_refused(config: Config) -> PayloadTooLarge:
+    most = f"{config.max_bytes_per_request / 2**30:g} GiB"
+    return PayloadTooLarge(
+        f"Files for this request can add up to at most {most}; this one would go over. "
+        "If you have more footage, tell the officer.",
+        {"size": f"At most {most} in all per request."},
+    )
+
+
+def _find_record(request_id: str, upload_id: str, now: datetime) -> Optional[UploadRecord]:
+    if not UPLOAD.matches(upload_id):
+        return None
+    try:
+        record = UploadRecord.get(upload_id, consistent_read=True)
+    except UploadRecord.DoesNotExist:
+        return None
+    if record.request_id != request_id or record.expires_at <= now:  # DynamoDB deletes it only eventually
+        return None
+    return record
 
 
 def _header_safe(filename: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional
-from urllib.parse import quote
 
 from chalicelib.base import audit
 from chalicelib.base.audit import Action
@@ -107,13 +106,17 @@ def get_for_officer(request_id: str, officer: Officer, now: datetime) -> Dict[st
 
 
 def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
-    """A short-lived link to one verified item, written to the audit log as a disclosure first."""
+    """A short-lived link to one verified item that the malware scan found clean, written to the
+    audit log as a disclosure first. The file is named by its evidence id and verified type, and
+    served as an attachment: nothing the owner chose reaches the officer's file manager."""
     data = parse(DownloadIn, payload)
     item = evidence.get(evidence_id)
     request = requests.find(item.request_id)
     if item.status != ACCEPTED or request is None:
         raise NotFound("There is no such evidence.")
     cases.readable(request.case_ref, officer, "There is no such evidence.")
+    evidence.require_clean(item, s3=s3, config=config, now=now)
+    name = objects.download_name(item.evidence_id, item.content_type)
     audit.record(
         officer, Action.DOWNLOAD_EVIDENCE, case_ref=request.case_ref, reason=data.reason, now=now,
         registration_ids=[request.registration_id], request_ids=[item.request_id], evidence_ids=[evidence_id],
@@ -122,8 +125,8 @@ def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, confi
     params = {
         "Bucket": config.evidence_bucket,
         "Key": item.key,
-        "ResponseContentDisposition": _attachment(item.filename),
-        "ResponseContentType": item.content_type,
+        "ResponseContentDisposition": f'attachment; filename="{name}"',
+        "ResponseContentType": objects.download_type(item.content_type),
     }
     if item.version_id:
         params["VersionId"] = item.version_id
@@ -131,7 +134,8 @@ def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, confi
     return {
         "url": url,
         "expires_in": config.download_url_ttl_s,
-        "filename": item.filename,
+        "filename": name,
+        "original_filename": item.filename,  # to show, never to save under
         "size": int(item.size),
         "sha256": item.sha256,
     }
@@ -150,7 +154,3 @@ def _check_window(incident: Incident, reply_by: Optional[datetime], now: datetim
     if fields:
         raise ValidationError("Some of the details need correcting.", fields)
 
-
-def _attachment(filename: str) -> str:
-    ascii_name = objects.safe_filename(filename)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
