@@ -78,8 +78,11 @@ API_TABLE_ACTIONS_BY_TABLE = {
     "audit-registrations": ["BatchWriteItem", "Query", "DescribeTable"],
     # Requests are created, read, answered and listed by case (index by-case); never deleted.
     "requests": ["GetItem", "PutItem", "UpdateItem", "Query", "DescribeTable"],
-    # Evidence items are written by ingest_evidence only; the API reads them (index by-request).
-    "evidence": ["GetItem", "Query", "DescribeTable"],
+    # Evidence items are made by ingest_evidence only; the API reads them (index by-request) and
+    # updates one at a download: the scan's verdict (clean, or quarantined for a threat).
+    "evidence": ["GetItem", "Query", "UpdateItem", "DescribeTable"],
+    # Upload records: written when an upload starts, read when a multipart upload completes.
+    "uploads": ["PutItem", "GetItem", "DescribeTable"],
     # Public emails are counted by deliver_notifications only.
     "email-counts": ["DescribeTable"],
 }
@@ -209,13 +212,12 @@ def api_handler(r: Resources) -> List[iam.PolicyStatement]:
         # Officers' presigned GET names the object version the ingest handler verified.
         iam.PolicyStatement(sid="OfficersDownloadEvidence", actions=["s3:GetObject", "s3:GetObjectVersion"],
                             resources=[_evidence_objects(r)]),
-        # complete_multipart lists the upload's parts itself (browsers cannot read S3's ETags).
-        # ListMultipartUploads has no s3:prefix condition key (only ListBucket and
-        # ListBucketVersions have), so it cannot be narrowed below the bucket; it lists
-        # upload keys and ids, never content, and the code always passes Prefix=requests/<id>/.
-        iam.PolicyStatement(sid="FindMultipartUploads", actions=["s3:ListBucketMultipartUploads"],
-                            resources=[r.evidence_bucket.bucket_arn]),
+        # complete_multipart lists the upload's parts itself (browsers cannot read S3's ETags),
+        # finding the upload by its record (no bucket-wide ListBucketMultipartUploads).
         iam.PolicyStatement(sid="ListUploadedParts", actions=["s3:ListMultipartUploadParts"],
+                            resources=[_evidence_objects(r)]),
+        # A download waits for the malware scan's tag on the object version.
+        iam.PolicyStatement(sid="ReadScanVerdicts", actions=["s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
                             resources=[_evidence_objects(r)]),
         # A case's team takes officers only: their groups are checked when they are added.
         iam.PolicyStatement(sid="CheckTeamMembers", actions=["cognito-idp:AdminListGroupsForUser"],
@@ -286,12 +288,16 @@ def ingest_evidence(r: Resources) -> List[iam.PolicyStatement]:
         _consume(r, r.ingest_queue, "ConsumeIngest"),
         iam.PolicyStatement(sid="ReadUploads", actions=["s3:GetObject", "s3:GetObjectVersion"],
                             resources=[_evidence_objects(r)]),
+        # Tags are read first: a quarantine tag is added beside the malware scan's, not over it.
         iam.PolicyStatement(
             sid="HoldOrTagUploads",
-            actions=["s3:PutObjectLegalHold", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+            actions=["s3:PutObjectLegalHold", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+                     "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
             resources=[_evidence_objects(r)],
         ),
         table_statement(r, "evidence", ["GetItem", "PutItem", "UpdateItem"], "RecordEvidence"),
+        # The size the owner declared for the upload an object came from.
+        table_statement(r, "uploads", ["GetItem"], "ReadDeclaredSizes"),
         table_statement(r, "requests", ["GetItem", "UpdateItem"], "MarkRequestsUploading"),
         _send_notifications(r),
         kms_statement(r, ["dynamodb", "sqs"]),

@@ -9,6 +9,7 @@ from constructs import Construct
 from . import workflow
 from .api import API_GATEWAY_STAGE, API_ORIGIN, ChaliceApi
 from .data import DataKey, Tables, table_specs
+from .guard import EvidenceTrail, MalwareScan
 from .mail import Mail
 from .monitoring import Monitoring
 from .officers import OfficerPool
@@ -73,6 +74,10 @@ class SightlineStack(Stack):
         site_url = f"https://{site.domain_name}"
         evidence = EvidenceBucket(self, "Evidence", settings=settings, data_key=data_key, site_origin=site_url,
                                   ingest=ingest, access_logs=access_logs)
+        # Downloads wait for GuardDuty's verdict on each object; every object-level call is on record.
+        MalwareScan(self, "EvidenceMalwareScan", bucket=evidence.bucket, bucket_name=evidence.bucket_name, data_key=data_key)
+        EvidenceTrail(self, "EvidenceTrail", settings=settings, evidence=evidence.bucket, data_key=data_key,
+                      access_logs=access_logs)
 
         audit = AuditBucket(self, "Audit", settings=settings, data_key=data_key, access_logs=access_logs)
 

@@ -13,7 +13,7 @@ from .settings import Settings
 from .suppressions import skip_checks
 
 
-def _private_bucket_defaults() -> dict:
+def private_bucket_defaults() -> dict:
     return dict(
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -43,7 +43,7 @@ class AccessLogBucket(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
-            **_private_bucket_defaults(),
+            **private_bucket_defaults(),
         )
         skip_checks(
             self.bucket.node.default_child,
@@ -101,7 +101,7 @@ class EvidenceBucket(Construct):
             ],
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="evidence/",
-            **_private_bucket_defaults(),
+            **private_bucket_defaults(),
         )
         # ObjectCreated → ingest queue, declared on the bucket itself (no CDK custom resource
         # Lambda). S3 checks the destination when the bucket is created, so the queue policy
@@ -127,6 +127,10 @@ class EvidenceBucket(Construct):
         )
         cfn_bucket: s3.CfnBucket = self.bucket.node.default_child  # type: ignore[assignment]
         cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            # GuardDuty's malware scan (guard.py) hears of new objects through EventBridge and
+            # switches this on itself; declared here too, or the next stack update would turn
+            # it off again (CloudFormation owns the whole notification configuration).
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True),
             queue_configurations=[
                 s3.CfnBucket.QueueConfigurationProperty(event="s3:ObjectCreated:*", queue=ingest.queue.queue_arn)
             ]
@@ -171,7 +175,7 @@ class AuditBucket(Construct):
             ],
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="audit/",
-            **_private_bucket_defaults(),
+            **private_bucket_defaults(),
         )
 
 
@@ -193,5 +197,5 @@ class SiteBucket(Construct):
             ],
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="site/",
-            **_private_bucket_defaults(),
+            **private_bucket_defaults(),
         )

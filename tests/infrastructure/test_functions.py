@@ -292,8 +292,10 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert _actions_on(ingest, requests) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
     assert _actions_on(ingest, notifications) == send
     assert _granted(ingest, "dynamodb:") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    # Tags are read before a quarantine tag is added, so the malware scan's stays.
     assert _granted(ingest, "s3:") == {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectLegalHold",
-                                       "s3:PutObjectTagging", "s3:PutObjectVersionTagging"}
+                                       "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+                                       "s3:GetObjectTagging", "s3:GetObjectVersionTagging"}
     assert _evidence_resources(cfn, ingest, _granted(ingest, "s3:")) == {"<bucket>/requests/*"}
     assert _kms_through(ingest, "s3") == {"kms:Decrypt"}
     assert not _granted(ingest, "states:") and not _granted(ingest, "ses:")
@@ -322,17 +324,16 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert not _granted(api, "ses:") and "dynamodb:Scan" not in _granted(api, "dynamodb:")
     assert _actions_on(api, requests) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
                                           "dynamodb:Query", "dynamodb:DescribeTable"}
-    # Evidence items are written by ingest_evidence alone.
-    assert _actions_on(api, evidence) == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable"}
+    # Evidence items are made by ingest_evidence alone; a download records the scan's verdict.
+    assert _actions_on(api, evidence) == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",
+                                          "dynamodb:DescribeTable"}
     assert _actions_on(api, machine_id) == {"states:StartExecution", "states:SendTaskSuccess"}
     assert _granted(api, "states:") == {"states:StartExecution", "states:SendTaskSuccess"}
-    # Presigned POST / multipart upload for owners and presigned GET for officers, under
-    # requests/ only; listing multipart uploads is a bucket-level action.
+    # Presigned POST / multipart upload for owners and presigned GET for officers (after reading
+    # the malware scan's tag), under requests/ only; nothing bucket-wide.
     assert _granted(api, "s3:") == {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion",
-                                    "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts"}
-    assert _evidence_resources(cfn, api, _granted(api, "s3:") - {"s3:ListBucketMultipartUploads"}) == {
-        "<bucket>/requests/*"}
-    assert _evidence_resources(cfn, api, {"s3:ListBucketMultipartUploads"}) == {"<bucket>"}
+                                    "s3:ListMultipartUploadParts", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"}
+    assert _evidence_resources(cfn, api, _granted(api, "s3:")) == {"<bucket>/requests/*"}
     assert _kms_through(api, "s3") == {"kms:GenerateDataKey", "kms:Decrypt"}
 
     # Indexes are named only where the code queries them (by-case, by-request), never for a Scan.

@@ -104,3 +104,37 @@ def test_site_bucket_is_readable_only_by_the_distribution(cfn):
     allows = [s for s in statements(policy["Properties"]["PolicyDocument"]) if s["Effect"] == "Allow"]
     assert allows and all(s["Principal"] == {"Service": "cloudfront.amazonaws.com"} for s in allows)
     assert all(distribution_id in set(refs(s["Condition"])) for s in allows)
+
+
+def test_scanned_guardduty_scans_and_tags_every_evidence_object(cfn):
+    """Issue 10, "scanned": GuardDuty Malware Protection for S3 on the evidence bucket, tagging."""
+    bucket_id, bucket = _bucket(cfn, "evidence")
+    _, plan = only(cfn, "AWS::GuardDuty::MalwareProtectionPlan")
+    props = plan["Properties"]
+    assert props["ProtectedResource"]["S3Bucket"]["BucketName"] == {"Ref": bucket_id}
+    assert "ObjectPrefixes" not in props["ProtectedResource"]["S3Bucket"]  # the whole bucket
+    assert props["Actions"] == {"Tagging": {"Status": "ENABLED"}}
+    role_id = props["Role"]["Fn::GetAtt"][0]
+    role = cfn["Resources"][role_id]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "malware-protection-plan.guardduty.amazonaws.com"}
+    granted = {a for policy in role["Policies"] for s in statements(policy["PolicyDocument"]) for a in as_list(s["Action"])}
+    assert {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
+            "s3:PutBucketNotification", "events:PutRule", "kms:Decrypt"} <= granted
+    # GuardDuty hears of objects through EventBridge; the template keeps that switched on.
+    assert bucket["Properties"]["NotificationConfiguration"]["EventBridgeConfiguration"] == {"EventBridgeEnabled": True}
+
+
+def test_scanned_cloudtrail_records_every_read_of_the_evidence_bucket(cfn):
+    """Issue 10, "scanned": CloudTrail data events for every object-level call on the evidence bucket."""
+    bucket_id, _ = _bucket(cfn, "evidence")
+    key_id, _ = only(cfn, "AWS::KMS::Key")
+    _, trail = only(cfn, "AWS::CloudTrail::Trail")
+    props = trail["Properties"]
+    assert props["IsLogging"] is True and props["EnableLogFileValidation"] is True
+    assert key_id in set(refs(props["KMSKeyId"]))
+    (selector,) = props["EventSelectors"]
+    assert selector["ReadWriteType"] in ("All", "ReadOnly") and selector["IncludeManagementEvents"] is False
+    (resource,) = selector["DataResources"]
+    assert resource["Type"] == "AWS::S3::Object"
+    assert bucket_id in str(resource["Values"])
