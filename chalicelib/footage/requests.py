@@ -153,10 +153,6 @@ def answer(item: FootageRequest, status: str, now: datetime, decline_reason: Opt
         raise Gone(closed_message(effective_status(item, now))) from None
 
 
-def note_upload_started(item: FootageRequest, now: datetime) -> None:
-    item.update(actions=[FootageRequest.uploads_started.add(1), FootageRequest.updated_at.set(now)])
-
-
 def expire(request_id: str, now: datetime) -> bool:
     """Mark an unanswered request expired; False if the owner answered first."""
     try:
