@@ -198,17 +198,21 @@ class LocalStack:
         )
 
     def _start_site(self) -> None:
-        from local.site_server import serve_site
+        from local.site_server import serve_static_app
+        from infrastructure.sightline_infra.security_headers import API_PREFIX
 
         site_config = {
-            "apiUrl": self.api_url,
+            "apiUrl": API_PREFIX,
             "tileUrl": self.args.tile_url,
             "tileAttribution": os.environ.get("SIGHTLINE_TILE_ATTRIBUTION", ""),
             "forceName": self.app_environ()["SIGHTLINE_FORCE_NAME"],
             "mapCenter": [52.4862, -1.8904],
             "mapZoom": 13,
         }
-        self.site = serve_site(ROOT / "site", self.host, self.args.site_port, site_config)
+        # Presigned uploads go to moto's S3, as deployed they go to the evidence bucket.
+        self.site = serve_static_app(ROOT / "site", self.host, self.args.site_port, site_config,
+                                     api_url=self.api_url, connect_origins=[self.aws_endpoint],
+                                     tile_url=self.args.tile_url)
 
     def _start_pump(self) -> None:
         from local.pump import Pump

@@ -22,9 +22,11 @@ from .policies import FUNCTIONS, Resources, role_for
 from .settings import Settings
 from .suppressions import skip_checks
 
+# Named as the site's API prefix (security_headers.API_PREFIX): CloudFront passes "/api/x" on
+# unchanged, which on the execute-api host is this stage's resource "/x".
 API_GATEWAY_STAGE = "api"
-# Chalice names the API resource "RestAPI"; this is its default (execute-api) origin.
-API_ORIGIN = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+# Chalice names the API resource "RestAPI"; this is its default (execute-api) host.
+API_DOMAIN = "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 # Throttling, per method (API Gateway applies each setting to each method on its own), across
 # all clients. Each public method gets the budget an appeal to 2,000 owners needs and no more
 # (capacity.py), so a flood is refused at the gateway (429) before it reaches the function, and
@@ -250,7 +252,7 @@ class ChaliceApi(Construct):
                 "served from a shared cache.",
             },
         )
-        self.url = Fn.sub(API_ORIGIN + "/" + API_GATEWAY_STAGE)
+        self.url = Fn.sub("https://" + API_DOMAIN + "/" + API_GATEWAY_STAGE)
         # SAM resolves ${RestAPI.Stage} to the stage it generates, so the WAF association
         # waits for the stage to exist.
         self.stage_arn = Fn.sub(

@@ -1,8 +1,8 @@
 """The residents' static site: private S3 bucket behind CloudFront (origin access control),
-with security headers on every response."""
+with security headers on every response, and the API on the same origin under ``/api``."""
 from __future__ import annotations
 
-from typing import List
+from typing import Optional, Sequence
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_certificatemanager as acm
@@ -11,37 +11,9 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from . import security_headers as headers
 from .settings import Settings
 from .suppressions import skip_checks
-
-
-def content_security_policy(*, api_origin: str, upload_origin: str, tile_url: str) -> str:
-    """No inline script or style, nothing framed, network access to our API and the evidence
-    bucket (presigned uploads) only; images may come from the configured map tile server."""
-    tile_origin = _origin(tile_url) if tile_url else ""
-    directives: List[str] = [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        f"img-src 'self' data:{' ' + tile_origin if tile_origin else ''}",
-        f"connect-src 'self' {api_origin} {upload_origin}",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "upgrade-insecure-requests",
-    ]
-    return "; ".join(directives)
-
-
-def _origin(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0]
-    # Tile URL templates put subdomains in braces ("{s}.tile.example.org"): allow them all.
-    if "{" in host:
-        host = "*." + host.split(".", 1)[1]
-    return f"{scheme}://{host}"
 
 
 class Site(Construct):
@@ -52,9 +24,11 @@ class Site(Construct):
         *,
         settings: Settings,
         bucket: s3.IBucket,
-        api_origin: str,
-        upload_origin: str,
+        api_domain: Optional[str],
+        connect_origins: Sequence[str],
     ) -> None:
+        """``api_domain``: API Gateway's host, routed from ``/api/*``; None leaves the API on its
+        own origin (a trial without ``site_domain``, see stack.py)."""
         super().__init__(scope, id)
         self.headers = cloudfront.ResponseHeadersPolicy(
             self,
@@ -62,31 +36,31 @@ class Site(Construct):
             response_headers_policy_name=f"{settings.prefix}-site-security-headers",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=Duration.days(730), include_subdomains=True, preload=True, override=True
+                    access_control_max_age=Duration.seconds(headers.HSTS_MAX_AGE_S), include_subdomains=True, preload=True, override=True
                 ),
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy(
-                        api_origin=api_origin, upload_origin=upload_origin, tile_url=settings.tile_url
+                    content_security_policy=headers.content_security_policy(
+                        connect_origins=connect_origins, tile_url=settings.tile_url
                     ),
                     override=True,
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                    frame_option=cloudfront.HeadersFrameOption[headers.FRAME_OPTIONS], override=True
                 ),
                 referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=True
+                    referrer_policy=cloudfront.HeadersReferrerPolicy[headers.REFERRER_POLICY.upper().replace("-", "_")], override=True
                 ),
             ),
             custom_headers_behavior=cloudfront.ResponseCustomHeadersBehavior(
                 custom_headers=[
                     cloudfront.ResponseCustomHeader(
                         header="Permissions-Policy",
-                        value="camera=(), microphone=(), payment=(), usb=(), geolocation=(self)",
+                        value=headers.PERMISSIONS_POLICY,
                         override=True,
                     ),
                     cloudfront.ResponseCustomHeader(
-                        header="Cross-Origin-Opener-Policy", value="same-origin", override=True
+                        header="Cross-Origin-Opener-Policy", value=headers.CROSS_ORIGIN_OPENER_POLICY, override=True
                     ),
                 ]
             ),
@@ -103,7 +77,8 @@ class Site(Construct):
                 "sightline:site-domain",
                 "No site_domain: the site is served on CloudFront's own domain and certificate (whose "
                 "TLS policy cannot be raised) and its CSP allows any API Gateway host in the region. "
-                "Fine for a trial; set site_domain and site_certificate_arn for residents.",
+                "The site then calls the API cross-origin (CORS), where API Gateway's own errors may be "
+                "unreadable. Fine for a trial; set site_domain and site_certificate_arn for residents.",
             )
         self.distribution = cloudfront.Distribution(
             self,
@@ -118,6 +93,7 @@ class Site(Construct):
                 response_headers_policy=self.headers,
                 compress=True,
             ),
+            additional_behaviors=self._api_behaviors(api_domain),
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             **domain,
@@ -133,3 +109,26 @@ class Site(Construct):
                 "would log every resident's IP address for no investigative need; API requests are logged.",
             },
         )
+
+    def _api_behaviors(self, api_domain: Optional[str]) -> dict:
+        """``/api/*`` to API Gateway, uncached, every method, every viewer header but Host (the
+        execute-api host needs its own; Authorization and the query string pass). The path goes
+        on unchanged: ``/api/x`` is stage ``api``, resource ``/x``. The same response headers
+        policy applies, so JSON answers are nosniff and framing-proof like the pages."""
+        if api_domain is None:
+            return {}
+        return {
+            f"{headers.API_PREFIX}/*": cloudfront.BehaviorOptions(
+                origin=origins.HttpOrigin(
+                    api_domain,
+                    protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                    origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                ),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+                response_headers_policy=self.headers,
+                compress=False,
+            )
+        }

@@ -1,13 +1,13 @@
 """The whole of Sightline in one stack."""
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, Fn, Stack, Tags
 from constructs import Construct
 
 from . import workflow
-from .api import API_GATEWAY_STAGE, API_ORIGIN, ChaliceApi
+from .api import API_DOMAIN, API_GATEWAY_STAGE, ChaliceApi
 from .data import DataKey, Tables, table_specs
 from .guard import EvidenceTrail, MalwareScan
 from .mail import Mail
@@ -16,6 +16,7 @@ from .officers import OfficerPool
 from .policies import AUDIT_WRITERS, PSEUDONYM_READERS, Resources
 from .queues import Queues
 from .settings import Settings
+from .security_headers import API_PREFIX
 from .site import Site
 from .storage import AccessLogBucket, AuditBucket, EvidenceBucket, SiteBucket
 
@@ -54,22 +55,26 @@ class SightlineStack(Stack):
         access_logs = AccessLogBucket(self, "AccessLogs", settings=settings).bucket
         site_bucket = SiteBucket(self, "SiteBucket", settings=settings, access_logs=access_logs).bucket
 
-        # The site names the API in its CSP and the API names the site (CORS, email links).
-        # With a custom domain the API gets the site's name as a literal and the CSP can name
-        # the API exactly; on CloudFront's own domain that would be a dependency cycle, so the
-        # CSP then allows any API Gateway host in the region.
-        if settings.has_site_domain:
-            api_origin = Fn.sub(API_ORIGIN)
-        else:
-            api_origin = f"https://*.execute-api.{self.region}.amazonaws.com"
+        # With a custom domain the site's CloudFront routes /api/* to API Gateway: one origin, no
+        # CORS, and the CSP names no API. On CloudFront's own domain that would be a dependency
+        # cycle (the functions' SIGHTLINE_SITE_URL is the distribution's name, and the distribution
+        # would name the API), so a trial calls the API on its execute-api host, which the CSP
+        # then allows for any API in the region (docs/decisions.md, 2026-12-02).
         evidence_name = f"{prefix}-evidence-{self.account}-{self.region}"
+        upload_origin = f"https://{evidence_name}.s3.{self.region}.amazonaws.com"
+        if settings.has_site_domain:
+            api_domain: Optional[str] = Fn.sub(API_DOMAIN)
+            connect_origins = [upload_origin]
+        else:
+            api_domain = None
+            connect_origins = [f"https://*.execute-api.{self.region}.amazonaws.com", upload_origin]
         site = Site(
             self,
             "Site",
             settings=settings,
             bucket=site_bucket,
-            api_origin=api_origin,
-            upload_origin=f"https://{evidence_name}.s3.{self.region}.amazonaws.com",
+            api_domain=api_domain,
+            connect_origins=connect_origins,
         )
         site_url = f"https://{site.domain_name}"
         evidence = EvidenceBucket(self, "Evidence", settings=settings, data_key=data_key, site_origin=site_url,
@@ -186,7 +191,7 @@ class SightlineStack(Stack):
             description="window.SIGHTLINE_CONFIG for the site's config.js (written by publish_site.py)",
             value=self.to_json_string(
                 {
-                    "apiUrl": api.url,
+                    "apiUrl": API_PREFIX if api_domain is not None else api.url,
                     "tileUrl": settings.tile_url,
                     "tileAttribution": settings.tile_attribution,
                     "forceName": settings.force_name,

@@ -51,7 +51,7 @@ def test_site_distribution_uses_oac_tls12_and_the_force_domain(cfn):
     assert config["ViewerCertificate"]["AcmCertificateArn"] == CONTEXT["site_certificate_arn"]
     assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     oac_id, _ = only(cfn, "AWS::CloudFront::OriginAccessControl")
-    (origin,) = config["Origins"]
+    (origin,) = [o for o in config["Origins"] if o["Id"] == config["DefaultCacheBehavior"]["TargetOriginId"]]
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
     assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
 
@@ -78,8 +78,9 @@ def test_site_security_headers(cfn):
     assert directives["default-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'"
     assert directives["script-src"] == "'self'" and directives["object-src"] == "'none'"
-    # connect-src names this stack's API exactly (and the evidence bucket for uploads).
-    assert "RestAPI" in directives["connect-src"] and "*" not in directives["connect-src"]
+    # connect-src: the site's own origin (pages and /api) and the evidence bucket for uploads.
+    assert directives["connect-src"].startswith("'self' ") and "*" not in directives["connect-src"]
+    assert "RestAPI" not in directives["connect-src"]
     assert f"{P}-evidence-" in directives["connect-src"]
     assert "https://*.tile.example.org" in directives["img-src"]
 

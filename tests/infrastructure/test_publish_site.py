@@ -52,4 +52,5 @@ def test_publish_uploads_the_site_writes_config_and_removes_stale_files(tmp_path
 def test_stack_outputs_site_config_for_config_js(cfn):
     site_config = cfn["Outputs"]["SiteConfig"]["Value"]
     text = json.dumps(site_config)
-    assert "RestAPI" in text and "Example Police" in text and "mapCenter" in text
+    # The site reaches the API on its own origin (CloudFront routes /api/*).
+    assert '\\"apiUrl\\":\\"/api\\"' in text and "Example Police" in text and "mapCenter" in text

@@ -1,0 +1,62 @@
+"""The security headers of every response from a Sightline static app (the residents' site;
+the officers' console later), defined once. The CDK turns them into the CloudFront response
+headers policy (site.py) and ``local/site_server.py`` sends them as they are, so a browser test
+on the local stack meets the CSP the deployed site has. Pure Python: the local server imports
+it without the CDK."""
+from __future__ import annotations
+
+from typing import Dict, List, Sequence
+
+# Pages reach the API on their own origin, under this prefix: CloudFront routes it to API
+# Gateway (whose stage is named to match, see api.API_GATEWAY_STAGE), the local server proxies it
+# to `chalice local`. Same origin: no CORS, and every gateway error is readable by the page.
+API_PREFIX = "/api"
+
+HSTS_MAX_AGE_S = 730 * 24 * 3600
+FRAME_OPTIONS = "DENY"
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+PERMISSIONS_POLICY = "camera=(), microphone=(), payment=(), usb=(), geolocation=(self)"
+CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+
+def content_security_policy(*, connect_origins: Sequence[str] = (), tile_url: str = "") -> str:
+    """No inline script or style, nothing framed; network access to our own origin (pages and
+    ``/api``) and ``connect_origins`` (the evidence bucket, for presigned uploads) only; images
+    may come from the configured map tile server."""
+    tile_origin = tile_origin_of(tile_url) if tile_url else ""
+    directives: List[str] = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src 'self' data:{' ' + tile_origin if tile_origin else ''}",
+        " ".join(["connect-src 'self'", *connect_origins]),
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "upgrade-insecure-requests",
+    ]
+    return "; ".join(directives)
+
+
+def tile_origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0]
+    # Tile URL templates put subdomains in braces ("{s}.tile.example.org"): allow them all.
+    if "{" in host:
+        host = "*." + host.split(".", 1)[1]
+    return f"{scheme}://{host}"
+
+
+def security_headers(*, connect_origins: Sequence[str] = (), tile_url: str = "") -> Dict[str, str]:
+    """Header name to value, exactly as the browser receives them."""
+    return {
+        "Content-Security-Policy": content_security_policy(connect_origins=connect_origins, tile_url=tile_url),
+        "Strict-Transport-Security": f"max-age={HSTS_MAX_AGE_S}; includeSubDomains; preload",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": FRAME_OPTIONS,
+        "Referrer-Policy": REFERRER_POLICY,
+        "Permissions-Policy": PERMISSIONS_POLICY,
+        "Cross-Origin-Opener-Policy": CROSS_ORIGIN_OPENER_POLICY,
+    }
