@@ -1,11 +1,13 @@
 /* Sightline site settings for local use.
  *
  * The real config.js is not committed: the local runner serves it and deployment writes it.
- * It must define window.SIGHTLINE_CONFIG with these keys. Leave tileUrl empty ("") to run
- * without a map background (no tiles are fetched); the location picker still works.
+ * It must define window.SIGHTLINE_CONFIG with these keys. apiUrl is "/api": the API on the
+ * site's own origin (CloudFront routes it; the local server proxies it to chalice local).
+ * Leave tileUrl empty ("") to run without a map background (no tiles are fetched); the
+ * location picker still works.
  */
 window.SIGHTLINE_CONFIG = {
-  apiUrl: "http://127.0.0.1:8000",
+  apiUrl: "/api",
   tileUrl: "",
   tileAttribution: "",
   forceName: "Example Police",
