@@ -69,6 +69,26 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def initial_bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The great-circle course from point 1 towards point 2, clockwise from true north, in [0, 360).
+
+    Undefined for coincident points (and from a pole); those return 0.0: callers that care
+    check the distance first.
+    """
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dlmb = math.radians(lon2 - lon1)
+    y = math.sin(dlmb) * math.cos(phi2)
+    x = math.cos(phi1) * math.sin(phi2) - math.sin(phi1) * math.cos(phi2) * math.cos(dlmb)
+    bearing = math.degrees(math.atan2(y, x)) % 360.0
+    return 0.0 if bearing >= 360.0 else bearing  # -1e-17 % 360 rounds to 360.0
+
+
+def angle_between_deg(a: float, b: float) -> float:
+    """The smaller angle between two compass directions, in [0, 180]."""
+    difference = abs(a - b) % 360.0
+    return min(difference, 360.0 - difference)
+
+
 # --- geohash bits -----------------------------------------------------------------------------
 # A cell is a prefix of the 60-bit geohash: bits alternate longitude, latitude, longitude, ...
 # Its bounds are dyadic fractions of the globe, exact in floating point, and a point on a

@@ -257,3 +257,40 @@ def test_small_circles_read_little_beyond_the_circle():
 def test_impossible_searches_are_refused(lat, lon, radius):
     with pytest.raises(ValueError):
         geo.plan_search(lat, lon, radius)
+
+
+# --- bearings -----------------------------------------------------------------------------------
+
+
+def test_bearings_to_the_four_compass_points():
+    lat, lon = 52.4862, -1.8904
+    assert geo.initial_bearing_deg(lat, lon, lat + 0.01, lon) == pytest.approx(0.0, abs=1e-9)
+    assert geo.initial_bearing_deg(lat, lon, lat, lon + 0.01) == pytest.approx(90.0, abs=0.01)
+    assert geo.initial_bearing_deg(lat, lon, lat - 0.01, lon) == pytest.approx(180.0, abs=1e-9)
+    assert geo.initial_bearing_deg(lat, lon, lat, lon - 0.01) == pytest.approx(270.0, abs=0.01)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lat=st.floats(-80, 80), lon=st.floats(-180, 180), distance=st.floats(1, 20_000), bearing=st.floats(0, 360, exclude_max=True))
+def test_the_bearing_towards_a_point_is_the_course_that_reaches_it(lat, lon, distance, bearing):
+    # Given a point reached by walking `distance` along `bearing`
+    lat2, lon2 = destination(lat, lon, distance, bearing)
+    # Then the initial bearing from the start towards it is that course
+    found = geo.initial_bearing_deg(lat, lon, lat2, lon2)
+    assert 0.0 <= found < 360.0
+    assert geo.angle_between_deg(found, bearing) < 1e-4
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.floats(-1000, 1000), b=st.floats(-1000, 1000), turns=st.integers(-3, 3))
+def test_the_angle_between_directions_is_symmetric_bounded_and_ignores_whole_turns(a, b, turns):
+    angle = geo.angle_between_deg(a, b)
+    assert 0.0 <= angle <= 180.0
+    assert angle == pytest.approx(geo.angle_between_deg(b, a), abs=1e-9)
+    assert angle == pytest.approx(geo.angle_between_deg(a + 360.0 * turns, b), abs=1e-9)
+
+
+def test_angles_across_north():
+    assert geo.angle_between_deg(350, 10) == pytest.approx(20)
+    assert geo.angle_between_deg(0, 180) == pytest.approx(180)
+    assert geo.angle_between_deg(90, 90) == 0
