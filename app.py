@@ -195,7 +195,7 @@ def create_search() -> dict:
 
 @route("/officer/searches/{search_id}", methods=["GET"])
 def get_search(search_id: str) -> dict:
-    return searches.get_search(search_id, _query(), _officer(OFFICER, SUPERVISOR), _now())
+    return searches.get_search(search_id, _query(), _officer(OFFICER, SUPERVISOR), config=get_config(), now=_now())
 
 
 @route("/officer/audit", methods=["GET"])

@@ -98,6 +98,9 @@ class Config:
     )
     # Footage requests and evidence.
     default_retention_days: int = setting("SIGHTLINE_DEFAULT_RETENTION_DAYS", 7, int)
+    # Officers' search filter "towards the incident": a camera counts when its direction is within
+    # this many degrees either side of the bearing from the camera to the incident point.
+    towards_within_deg: int = setting("SIGHTLINE_TOWARDS_WITHIN_DEG", 45, int)
     request_safety_margin_hours: int = setting("SIGHTLINE_REQUEST_SAFETY_MARGIN_HOURS", 12, int)
     reminder_fraction: float = setting("SIGHTLINE_REMINDER_FRACTION", 0.5, float)
     max_upload_bytes: int = setting("SIGHTLINE_MAX_UPLOAD_BYTES", 5 * 2**30, int)

@@ -23,6 +23,18 @@ MAX_REGISTRATIONS_PER_CALL = 100
 MAX_AUDIT_ENTRIES = 1000
 
 
+class SearchFilters(Schema):
+    """What an officer narrows a search to; applied before the results are counted, capped and shown."""
+
+    # Only cameras pointing towards the incident point (cameras of unknown direction are kept).
+    towards: bool = False
+    # Either side of the bearing to the point; the force's setting when not given.
+    towards_within_deg: Optional[int] = Field(default=None, ge=1, le=180)
+    # Only registrations whose footage of the incident time is still held now.
+    held_at_incident: bool = False
+    premises: Optional[Literal["business", "home"]] = None
+
+
 class SearchIn(Schema):
     lat: Latitude
     lon: Longitude
@@ -34,6 +46,7 @@ class SearchIn(Schema):
     # Only for a reference that is not a case yet: the search opens it, in the officer's charge.
     category: Optional[str] = Field(default=None, min_length=1, max_length=100)
     case_summary: Optional[str] = Field(default=None, max_length=500)
+    filters: Optional[SearchFilters] = None
 
     _case_summary = field_validator("case_summary")(optional_text)
 

@@ -40,6 +40,9 @@ class SavedSearch(Table):
     lon = NumberAttribute()
     radius_m = NumberAttribute()
     incident_time = UTCDateTimeAttribute(null=True)
+    # The filters applied (``searches.Filters.as_dict``), so that opening it again marks the
+    # same cameras as pointing towards the point; absent on searches saved before filters.
+    filters = MapAttribute(null=True)
     results = ListAttribute(of=SearchResultAttribute, default=list)
     total = NumberAttribute()
     stats = MapAttribute(default=dict)

@@ -29,7 +29,7 @@ def body_of(response):
     return json.loads(response.body or b"null")
 
 
-def place(registration_id, lat, lon, status="active", retention_days=14, indexed=True):
+def place(registration_id, lat, lon, status="active", retention_days=14, indexed=True, cameras=(), business_name=None):
     """A registration as the registration flow leaves it (indexed when active)."""
     now = datetime.now(timezone.utc)
     Registration(
@@ -41,8 +41,9 @@ def place(registration_id, lat, lon, status="active", retention_days=14, indexed
         address=AddressAttribute(line1="1 Test Street", town="Birmingham", postcode="B1 1AA"),
         location=PointAttribute(lat=lat, lon=lon),
         geohash=geo.encode(lat, lon),
-        camera_count=2,
-        cameras=[],
+        camera_count=max(2, len(cameras)),
+        cameras=list(cameras),
+        business_name=business_name,
         retention_days=retention_days,
         status=status,
         consented_at=now,
