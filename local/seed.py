@@ -10,16 +10,24 @@ same density profile as Birmingham at the same number of points per town-area:
 The other towns are all more than 50 km from Birmingham and Coventry, so searches there never
 reach them: the benchmark grows the table with them to show that a search's cost does not
 depend on the size of the table.
+
+Each registration also gets what officers filter on, drawn from a second random stream (so the
+points stay the ones the benchmarks measured): one to four cameras, about 60% of them with a
+direction and 30% with their own location a few metres from the premises; a retention period
+(mostly a DVR's usual 7, 14, 30 or 31 days, some anything from 7 to 31, one in ten not given);
+a business name for about a third of central premises and a tenth of suburban ones; and a
+postcode of the real form for the town's districts (B1-B48, B60-B80, B90-B99; CV1-CV6),
+central districts near the centre.
 """
 from __future__ import annotations
 
 import math
 import random
 from datetime import datetime, timezone
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from chalicelib import geo
-from chalicelib.registry.tables import AddressAttribute, GeoIndexEntry, PointAttribute, Registration
+from chalicelib.registry.tables import AddressAttribute, CameraAttribute, GeoIndexEntry, PointAttribute, Registration
 from chalicelib.registry.identity import owner_of, premises_claim
 
 # (name, lat, lon, share of the registrations, spread in km)
@@ -80,26 +88,87 @@ def synthetic_points(count: int, towns=WEST_MIDLANDS, seed: int = 7) -> Iterator
         yield name, lat, lon
 
 
+# Postcode districts by town: (central districts, all districts).
+POSTCODE_DISTRICTS = {
+    "Birmingham": ("B", (1, 2, 3, 4, 5), tuple(range(1, 49)) + tuple(range(60, 81)) + tuple(range(90, 100))),
+    "Coventry": ("CV", (1,), (1, 2, 3, 4, 5, 6)),
+}
+# The letters a UK inward code uses (never C, I, K, M, O or V).
+INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+CENTRAL_KM = 1.5
+STREETS = ("High Street", "Station Road", "Church Lane", "Victoria Road", "Park Avenue", "Mill Lane",
+           "Queens Road", "Albert Street", "Grove Road", "Moseley Road", "Stratford Road", "Warwick Road")
+BUSINESSES = ("Stores", "Motors", "Pharmacy", "Kebab House", "Barbers", "Dental Practice", "Off Licence",
+              "Hardware", "Cafe", "Car Wash", "Tyres", "Bakery")
+CAMERA_PLACES = ("Front door", "Driveway", "Shop front", "Rear yard", "Side passage", "Garage", "Car park")
+
+
+def premises_details(rng: random.Random, town: str, distance_km: float) -> Tuple[str, str, Optional[str]]:
+    """(line1, postcode, business name or None) for premises ``distance_km`` from the town centre."""
+    area, central, districts = POSTCODE_DISTRICTS.get(town, POSTCODE_DISTRICTS["Birmingham"])
+    district = rng.choice(central if distance_km < CENTRAL_KM else districts)
+    postcode = f"{area}{district} {rng.randint(0, 9)}{rng.choice(INWARD_LETTERS)}{rng.choice(INWARD_LETTERS)}"
+    street = rng.choice(STREETS)
+    business = None
+    if rng.random() < (0.35 if distance_km < CENTRAL_KM else 0.10):
+        business = f"{street.split()[0]} {rng.choice(BUSINESSES)}"
+    return f"{rng.randint(1, 300)} {street}", postcode, business
+
+
+def cameras_at(rng: random.Random, lat: float, lon: float) -> List[CameraAttribute]:
+    cameras = []
+    for _ in range(rng.choices((1, 2, 3, 4), (40, 30, 15, 15))[0]):
+        location = None
+        if rng.random() < 0.3:  # mounted a few metres from the premises' point
+            metres, angle = rng.uniform(3, 15), rng.uniform(0, 2 * math.pi)
+            location = PointAttribute(
+                lat=lat + metres * math.cos(angle) / 111_195.0,
+                lon=lon + metres * math.sin(angle) / (111_195.0 * math.cos(math.radians(lat))),
+            )
+        cameras.append(
+            CameraAttribute(
+                location=location,
+                direction_deg=rng.randrange(360) if rng.random() < 0.6 else None,
+                description=rng.choice(CAMERA_PLACES) if rng.random() < 0.5 else None,
+            )
+        )
+    return cameras
+
+
+def retention(rng: random.Random) -> Optional[int]:
+    roll = rng.random()
+    if roll < 0.1:
+        return None
+    if roll < 0.7:
+        return rng.choice((7, 14, 30, 31))
+    return rng.randint(7, 31)
+
+
 def seed_registrations(count: int, seed: int = 7) -> int:
     now = datetime.now(timezone.utc)
     registrations: List[Registration] = []
     entries: List[GeoIndexEntry] = []
+    centres = {t[0]: (t[1], t[2]) for t in WEST_MIDLANDS}
+    rng = random.Random(seed * 7919 + 1)  # its own stream: the points stay those benchmarked
     for number, (town, lat, lon) in enumerate(synthetic_points(count, seed=seed)):
         registration_id = f"rseed{number:07d}"
         email = f"seed-{number}@example.invalid"
+        line1, postcode, business = premises_details(rng, town, geo.haversine_m(*centres[town], lat, lon) / 1000)
+        cameras = cameras_at(rng, lat, lon)
         registrations.append(
             Registration(
                 registration_id,
                 owner=owner_of(email),
-                claim=premises_claim(email, "B1 1AA", f"{number % 300 + 1} Example Road"),
+                claim=premises_claim(email, postcode, line1),
                 email=email,
                 name=f"Synthetic Resident {number}",
-                address=AddressAttribute(line1=f"{number % 300 + 1} Example Road", town=town, postcode="B1 1AA"),
+                business_name=business,
+                address=AddressAttribute(line1=line1, town=town, postcode=postcode),
                 location=PointAttribute(lat=lat, lon=lon),
                 geohash=geo.encode(lat, lon),
-                camera_count=1 + number % 4,
-                cameras=[],
-                retention_days=7 + number % 31,
+                camera_count=len(cameras),
+                cameras=cameras,
+                retention_days=retention(rng),
                 status="active",
                 consented_at=now,
                 created_at=now,
