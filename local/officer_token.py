@@ -1,4 +1,5 @@
-"""Print an access token for the local stack's demo officer (``make officer-token``).
+"""Print an access token for the local stack's demo officer (``make officer-token``): the
+password, then the TOTP code computed from the demo secret (local/officer_sign_in.py).
 
     curl -H "Authorization: Bearer $(make -s officer-token)" http://127.0.0.1:8000/officer/...
 """
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import boto3
 
+from local.officer_sign_in import SignInRefused, sign_in, totp_code
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +26,7 @@ def main(argv=None) -> int:
     who.add_argument("--auditor", action="store_true", help="the demo auditor (reads the audit log only)")
     parser.add_argument("--username", help="default: the demo officer")
     parser.add_argument("--password")
+    parser.add_argument("--totp-secret", help="default: the demo users' secret (moto has one for everyone)")
     args = parser.parse_args(argv)
     path = Path(args.var_dir) / "local.json"
     if not path.exists():
@@ -37,14 +41,18 @@ def main(argv=None) -> int:
         aws_secret_access_key="local",
     )
     demo = local["demo_supervisor" if args.supervisor else "demo_auditor" if args.auditor else "demo_officer"]
-    result = cognito.initiate_auth(
-        ClientId=local["user_pool_client_id"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={
-            "USERNAME": args.username or demo["username"],
-            "PASSWORD": args.password or demo["password"],
-        },
-    )["AuthenticationResult"]
+    secret = args.totp_secret or local["demo_totp_secret"]
+    try:
+        result = sign_in(
+            cognito,
+            local["user_pool_client_id"],
+            args.username or demo["username"],
+            args.password or demo["password"],
+            code=lambda: totp_code(secret),
+        )
+    except SignInRefused as refused:
+        print(f"sign-in refused: {refused}", file=sys.stderr)
+        return 1
     print(result["AccessToken"])
     return 0
 

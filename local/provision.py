@@ -115,6 +115,21 @@ def create_queue_with_dlq(sqs, name: str, visibility_timeout_s: int = 60) -> str
     )["QueueUrl"]
 
 
+# The officers' app client, as the CDK app's OfficerApiClient (infrastructure/sightline_infra/officers.py).
+OFFICER_CLIENT = dict(
+    ClientName="sightline-officer-api",
+    GenerateSecret=False,
+    ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    PreventUserExistenceErrors="ENABLED",
+    EnableTokenRevocation=True,
+    AccessTokenValidity=15,
+    IdTokenValidity=15,
+    RefreshTokenValidity=12 * 60,
+    TokenValidityUnits={"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "minutes"},
+    AuthSessionValidity=3,
+)
+
+
 def create_officer_pool(
     cognito, aws_endpoint: str, demo_officer: Dict[str, str], demo_supervisor: Dict[str, str],
     demo_auditor: Optional[Dict[str, str]] = None,
@@ -134,12 +149,12 @@ def create_officer_pool(
     )["UserPool"]["Id"]
     for group in ("officer", "supervisor", "auditor"):
         cognito.create_group(UserPoolId=pool_id, GroupName=group)
-    client_id = cognito.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="sightline-officer-api",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
+    # TOTP only, required of everyone, as the deployed pool. CreateUserPool cannot turn TOTP on
+    # (it has no SoftwareTokenMfaConfiguration), in Cognito as in moto: SetUserPoolMfaConfig does.
+    cognito.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="ON"
+    )
+    client_id = cognito.create_user_pool_client(UserPoolId=pool_id, **OFFICER_CLIENT)["UserPoolClient"]["ClientId"]
     users = [(demo_officer, ["officer"]), (demo_supervisor, ["officer", "supervisor"])]
     users += [(demo_auditor, ["auditor"])] if demo_auditor else []
     for user, groups in users:
@@ -154,8 +169,31 @@ def create_officer_pool(
         )
         for group in groups:
             cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user["username"], GroupName=group)
+        totp_secret = enrol_totp(cognito, client_id, user["username"], user["password"])
     return {
         "user_pool_id": pool_id,
         "user_pool_client_id": client_id,
         "jwks_url": f"{aws_endpoint}/{pool_id}/.well-known/jwks.json",
+        "cognito_endpoint": aws_endpoint,
+        "demo_totp_secret": totp_secret,
     }
+
+
+def enrol_totp(cognito, client_id: str, username: str, password: str) -> str:
+    """Register an authenticator for a demo user, as an officer does once; its secret.
+
+    moto gives every user the same secret, and signs a user without an authenticator straight
+    in even when MFA is required (Cognito would answer ``MFA_SETUP``): so enrol with the access
+    token, which both accept, and make TOTP the user's MFA."""
+    from local.officer_sign_in import AUTH_FLOW, totp_code
+
+    answer = cognito.initiate_auth(
+        ClientId=client_id, AuthFlow=AUTH_FLOW, AuthParameters={"USERNAME": username, "PASSWORD": password}
+    )
+    access_token = answer["AuthenticationResult"]["AccessToken"]
+    secret = cognito.associate_software_token(AccessToken=access_token)["SecretCode"]
+    cognito.verify_software_token(AccessToken=access_token, UserCode=totp_code(secret), FriendlyDeviceName="demo")
+    cognito.set_user_mfa_preference(
+        AccessToken=access_token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    return secret

@@ -141,6 +141,7 @@ class LocalStack:
         _log(f"  officer  {DEMO_OFFICER['username']} / {DEMO_OFFICER['password']}")
         _log(f"  supervisor {DEMO_SUPERVISOR['username']} / {DEMO_SUPERVISOR['password']}")
         _log(f"  auditor  {DEMO_AUDITOR['username']} / {DEMO_AUDITOR['password']}")
+        _log(f"  TOTP secret of all three (authenticator app): {self.resources['demo_totp_secret']}")
         _log("  an officer's access token: make officer-token")
         _log("Ctrl-C stops everything.")
 
@@ -164,6 +165,9 @@ class LocalStack:
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        # moto checks real TOTP codes (against its one fixed secret) only with this set; it reads
+        # it at every call, and its server runs in this process.
+        os.environ["MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP"] = "true"
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per emulated call
         self.moto = ThreadedMotoServer(ip_address=self.host, port=self.args.aws_port, verbose=False)
         self.moto.start()
@@ -243,6 +247,12 @@ class LocalStack:
             "user_pool_id": self.resources["user_pool_id"],
             "user_pool_client_id": self.resources["user_pool_client_id"],
             "jwks_url": self.resources["jwks_url"],
+            # Where the console page sends its sign-in calls (docs/officer-sign-in.md); in AWS,
+            # https://cognito-idp.<region>.amazonaws.com/.
+            "cognito_endpoint": self.resources["cognito_endpoint"],
+            # moto's one TOTP secret: every demo user's authenticator (add it to an app, or
+            # make officer-token computes the code).
+            "demo_totp_secret": self.resources["demo_totp_secret"],
             "state_machine_arn": self.resources["state_machine_arn"],
             "demo_officer": {k: DEMO_OFFICER[k] for k in ("username", "password")},
             "demo_supervisor": {k: DEMO_SUPERVISOR[k] for k in ("username", "password")},

@@ -67,18 +67,21 @@ class OfficerPool(Construct):
             )
             for name, (precedence, description) in OFFICER_GROUPS.items()
         }
-        # The officer API client: a public client (no secret, it runs on officers' devices),
-        # SRP only (the password never leaves the device), short-lived tokens.
+        # The officer API client: a public client (no secret: the console runs in officers'
+        # browsers). USER_PASSWORD_AUTH over TLS to Cognito, not SRP: the one flow the local
+        # stack can check, and the one threat protection checks for compromised credentials
+        # (docs/decisions.md). local/provision.py's OFFICER_CLIENT is the same client. Access
+        # tokens live 15 minutes; the refresh token keeps a shift signed in for 12 hours.
         self.client = self.pool.add_client(
             "OfficerApiClient",
             user_pool_client_name=f"{settings.prefix}-officer-api",
             generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_srp=True),
+            auth_flows=cognito.AuthFlow(user_password=True),
             disable_o_auth=True,
             prevent_user_existence_errors=True,
             enable_token_revocation=True,
-            access_token_validity=Duration.minutes(30),
-            id_token_validity=Duration.minutes(30),
+            access_token_validity=Duration.minutes(15),
+            id_token_validity=Duration.minutes(15),
             refresh_token_validity=Duration.hours(12),
             auth_session_validity=Duration.minutes(3),
         )

@@ -22,14 +22,30 @@ def test_officer_pool_requires_mfa_strong_passwords_and_invitation(cfn):
     assert groups == {"officer", "supervisor", "auditor"}
 
 
-def test_officer_api_client_uses_srp_without_secret_and_short_tokens(cfn):
+def test_officer_api_client_signs_in_with_password_then_totp_and_short_tokens(cfn):
     _, client = only(cfn, "AWS::Cognito::UserPoolClient")
     props = client["Properties"]
     assert props["GenerateSecret"] is False
-    assert sorted(props["ExplicitAuthFlows"]) == ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"]
+    # The flow the console and make officer-token use, and the local client allows (no SRP).
+    assert sorted(props["ExplicitAuthFlows"]) == ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]
     assert props["PreventUserExistenceErrors"] == "ENABLED"
-    assert props["AccessTokenValidity"] <= 60 and props["TokenValidityUnits"]["AccessToken"] == "minutes"
+    assert props["EnableTokenRevocation"] is True
+    assert props["AccessTokenValidity"] == 15 and props["TokenValidityUnits"]["AccessToken"] == "minutes"
+    assert props["IdTokenValidity"] == 15 and props["TokenValidityUnits"]["IdToken"] == "minutes"
+    refresh_minutes = {"minutes": 1, "hours": 60, "days": 1440}[props["TokenValidityUnits"]["RefreshToken"]]
+    assert props["RefreshTokenValidity"] * refresh_minutes == 12 * 60
     assert "AllowedOAuthFlows" not in props
+
+
+def test_local_officer_client_matches_the_deployed_one(cfn):
+    from local.provision import OFFICER_CLIENT
+
+    _, client = only(cfn, "AWS::Cognito::UserPoolClient")
+    props = client["Properties"]
+    assert sorted(OFFICER_CLIENT["ExplicitAuthFlows"]) == sorted(props["ExplicitAuthFlows"])
+    for key in ("GenerateSecret", "PreventUserExistenceErrors", "EnableTokenRevocation", "AccessTokenValidity",
+                "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits", "AuthSessionValidity"):
+        assert OFFICER_CLIENT[key] == props[key], key
 
 
 def test_ses_identity_and_configuration_set_and_no_ses_templates(cfn):
