@@ -113,13 +113,15 @@ FORGED_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         "Bearer " + sign(good_claims(), key=FORGED_KEY),
         "Bearer " + sign(good_claims(), kid="another-key"),
         "Bearer " + sign(good_claims(exp=int(time.time()) - 60)),
+        # moto's tokens last an hour: one 16 minutes old is refused although its exp is ahead
+        "Bearer " + sign(good_claims(iat=int(time.time()) - 16 * 60, exp=int(time.time()) + 44 * 60)),
         "Bearer " + sign(good_claims(token_use="id")),
         "Bearer " + sign(good_claims(client_id="someone-elses-app")),
         "Bearer " + sign(good_claims(iss="https://cognito-idp.eu-west-2.amazonaws.com/eu-west-2_other")),
         "Bearer " + jwt.encode(good_claims(), "secret", algorithm="HS256", headers={"kid": "dummy"}),
     ],
     ids=["missing", "empty", "no-token", "basic", "malformed", "garbage", "forged", "unknown-kid",
-         "expired", "id-token", "other-client", "other-pool", "hs256"],
+         "expired", "older-than-15-minutes", "id-token", "other-client", "other-pool", "hs256"],
 )
 def test_bad_officer_credentials_get_401_never_500(client, authorization):
     headers = {} if authorization is None else {"Authorization": authorization}
