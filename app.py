@@ -75,6 +75,8 @@ app = Chalice(app_name="sightline")
 app.api.cors = CORSConfig(
     allow_origin=config.site_origin,
     allow_headers=["Authorization", "Content-Type"],
+    # The console reads the audit export's file name from a cross-origin fetch.
+    expose_headers=["Content-Disposition"],
     max_age=600,
 )
 app.register_middleware(
@@ -202,6 +204,16 @@ def get_search(search_id: str) -> dict:
 def read_audit_log() -> dict:
     reader = _officer(SUPERVISOR, AUDITOR)
     return audit_log.search_log(_query(), reader, _now())
+
+
+@route("/officer/audit/export", methods=["GET"])
+def export_audit_log() -> Response:
+    exported = audit_log.export_log(_query(), _officer(SUPERVISOR, AUDITOR), _now())
+    return Response(body=exported.text, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{exported.filename}"',
+        "Cache-Control": "no-store",
+    })
 
 
 # --- Cases ------------------------------------------------------------------------------------

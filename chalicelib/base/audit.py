@@ -76,6 +76,7 @@ class Action(str, Enum):
     ADD_TEAM_MEMBER = "add_team_member"
     REMOVE_TEAM_MEMBER = "remove_team_member"
     READ_AUDIT = "read_audit"
+    EXPORT_AUDIT = "export_audit"
 
 
 class AuditByOfficer(GlobalSecondaryIndex):

@@ -134,3 +134,15 @@ class CasePatch(Schema):
 
 class TeamMemberIn(Schema):
     username: str = Field(min_length=1, max_length=128, pattern=r"^[\w.@+-]+$")
+
+
+class AuditPage(AuditQuery):
+    """The audit log's filters, and ``before``: the ``next`` of the previous page (opaque)."""
+
+    before: Optional[str] = Field(default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class AuditExport(AuditQuery):
+    """The filters of a CSV export: every matching entry, so no page size and no cursor."""
+
+    limit: Literal[None] = None
