@@ -35,6 +35,7 @@ PUBLIC_PATH_PREFIXES = ("/registrations", "/owner")
 # An owner's footage-request session (WAF gives these paths their own per-IP budget).
 OWNER_REQUEST_PATHS = ("/owner/requests/",)
 HEALTH_PATH = "/health"
+OFFICER_PATH = "/officer/"
 
 _ACCESS_LOG_FORMAT = json.dumps(
     {
@@ -362,6 +363,7 @@ class ChaliceApi(Construct):
             # throttle (shared by every caller of /health) turns the monitors away too.
             per_ip("health-per-ip", 2, settings.health_rate_limit_per_ip, paths_starting_with(HEALTH_PATH)),
         ]
+        officers_only = officer_allow_list(self, settings, priority=3)
         acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
@@ -372,6 +374,7 @@ class ChaliceApi(Construct):
             visibility_config=visibility(f"{settings.prefix}-api"),
             rules=[
                 *rate_rules,
+                *([officers_only] if officers_only else []),
                 managed(10, "AWSManagedRulesAmazonIpReputationList"),
                 managed(20, "AWSManagedRulesCommonRuleSet"),
                 managed(30, "AWSManagedRulesKnownBadInputsRuleSet"),
@@ -414,3 +417,73 @@ class ChaliceApi(Construct):
             },
         )
         return acl
+
+
+def officer_allow_list(scope: Construct, settings: Settings, priority: int) -> Optional[wafv2.CfnWebACL.RuleProperty]:
+    """With ``officer_ip_ranges`` set: one IP set per IP version in ``scope``, and a rule that
+    blocks (403) every request to ``/officer/*`` from outside them. None when unset."""
+    ranges = settings.officer_ranges_by_version
+    if not ranges:
+        return None
+    name = "officer-routes-from-force-ranges"
+    in_ranges = [
+        wafv2.CfnWebACL.StatementProperty(
+            ip_set_reference_statement=wafv2.CfnWebACL.IPSetReferenceStatementProperty(
+                arn=wafv2.CfnIPSet(
+                    scope,
+                    f"OfficerRangesIPv{version}",
+                    name=f"{settings.prefix}-officer-ranges-ipv{version}",
+                    description=f"The force's IPv{version} ranges, the only sources of /officer/* requests",
+                    scope="REGIONAL",
+                    ip_address_version=f"IPV{version}",
+                    addresses=addresses,
+                ).attr_arn
+            )
+        )
+        for version, addresses in sorted(ranges.items())
+    ]
+    # Decoded and normalised first (WAF's NORMALIZE_PATH folds "//" and "/./"), so that an
+    # encoded or doubled path that API Gateway still routes to /officer/* is caught too; with
+    # the stage ("/api/officer/") on the execute-api host and without it on a custom domain.
+    transformations = [
+        wafv2.CfnWebACL.TextTransformationProperty(priority=n, type=kind)
+        for n, kind in enumerate(("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"))
+    ]
+    officer_paths = wafv2.CfnWebACL.StatementProperty(
+        or_statement=wafv2.CfnWebACL.OrStatementProperty(
+            statements=[
+                wafv2.CfnWebACL.StatementProperty(
+                    byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                        field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                        positional_constraint="STARTS_WITH",
+                        search_string=prefix + OFFICER_PATH,
+                        text_transformations=transformations,
+                    )
+                )
+                for prefix in ("", f"/{API_GATEWAY_STAGE}")
+            ]
+        )
+    )
+    from_force = (
+        in_ranges[0]
+        if len(in_ranges) == 1
+        else wafv2.CfnWebACL.StatementProperty(or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=in_ranges))
+    )
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            and_statement=wafv2.CfnWebACL.AndStatementProperty(
+                statements=[
+                    officer_paths,
+                    wafv2.CfnWebACL.StatementProperty(
+                        not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=from_force)
+                    ),
+                ]
+            )
+        ),
+        visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+        ),
+    )

@@ -6,8 +6,9 @@ forces deploying the same commit with different context get the same shape of sy
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 from . import capacity
 
@@ -15,6 +16,9 @@ _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,24}$")
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@([a-z0-9.-]+)$")
 
+
+# A WAF IP set holds at most 10,000 ranges.
+_MAX_RANGES = 10_000
 
 # CloudWatch Logs retention periods of at least a year.
 _RETENTION = {365: "ONE_YEAR", 400: "THIRTEEN_MONTHS", 545: "EIGHTEEN_MONTHS", 731: "TWO_YEARS",
@@ -63,6 +67,9 @@ class Settings:
     owner_request_rate_limit_per_ip: int = capacity.OWNER_REQUESTS_PER_IP
     # The same for /health: two monitors every 10 s behind one address.
     health_rate_limit_per_ip: int = capacity.HEALTH_PER_IP
+    # The force's address ranges (CIDR, IPv4 and IPv6, comma-separated or a JSON list): when
+    # set, WAF blocks /officer/* from anywhere else. Empty: officers may sign in from anywhere.
+    officer_ip_ranges: str = ""
 
     @property
     def log_retention(self) -> Any:
@@ -77,6 +84,33 @@ class Settings:
     @property
     def has_site_domain(self) -> bool:
         return bool(self.site_domain)
+
+    @property
+    def officer_networks(self) -> List[Any]:
+        """``officer_ip_ranges`` parsed (``ipaddress`` networks; SettingsError if one is not a
+        range WAF takes)."""
+        networks = []
+        for text in (part.strip() for part in self.officer_ip_ranges.split(",")):
+            if not text:
+                continue
+            try:
+                network = ipaddress.ip_network(text, strict=True)
+            except ValueError as exc:
+                raise SettingsError(f"officer_ip_ranges: {text!r} is not a CIDR range ({exc})") from None
+            if network.prefixlen == 0:
+                raise SettingsError(f"officer_ip_ranges: {text!r} is everyone; WAF takes no /0 range")
+            networks.append(network)
+        return networks
+
+    @property
+    def officer_ranges_by_version(self) -> "dict[int, List[str]]":
+        """The ranges as WAF writes them (``a.b.c.d/n``, canonical IPv6), by IP version."""
+        ranges: "dict[int, List[str]]" = {}
+        for network in self.officer_networks:
+            ranges.setdefault(network.version, [])
+            if str(network) not in ranges[network.version]:
+                ranges[network.version].append(str(network))
+        return ranges
 
     def validate(self) -> "Settings":
         if not _PREFIX.match(self.prefix):
@@ -103,6 +137,9 @@ class Settings:
                 raise SettingsError(f"{name}: WAF rate limits are 10 to 2,000,000,000 requests in 5 minutes")
         if not 365 <= self.audit_retention_days <= 36500:
             raise SettingsError("audit_retention_days: 365 to 36500 days (Object Lock's limit is 100 years)")
+        for version, ranges in self.officer_ranges_by_version.items():
+            if len(ranges) > _MAX_RANGES:
+                raise SettingsError(f"officer_ip_ranges: at most {_MAX_RANGES} IPv{version} ranges (a WAF IP set's limit)")
         if self.log_retention_days not in _RETENTION:
             raise SettingsError(f"log_retention_days: one of {sorted(_RETENTION)} (at least a year)")
         return self
@@ -121,6 +158,8 @@ class Settings:
                 values[field.name] = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
             elif isinstance(field.default, int):
                 values[field.name] = int(raw)
+            elif isinstance(raw, (list, tuple)):
+                values[field.name] = ",".join(str(v).strip() for v in raw)
             else:
                 values[field.name] = str(raw).strip()
         return cls(account=account, **values).validate()

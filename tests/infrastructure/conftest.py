@@ -28,6 +28,8 @@ CONTEXT = {
     "sender_email": "no-reply@cameras.example-police.uk",
     "alert_email": "ops@example-police.uk",
     "tile_url": "https://{s}.tile.example.org/{z}/{x}/{y}.png",
+    # The force's networks: officer routes only from there (documentation ranges).
+    "officer_ip_ranges": "203.0.113.0/24, 198.51.100.16/28, 2001:db8:1234::/48",
 }
 SITE_ORIGIN = "https://cameras.example-police.uk"
 
