@@ -17,7 +17,7 @@ from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
-from . import capacity, packaging
+from . import capacity, edge, packaging
 from .policies import FUNCTIONS, Resources, role_for
 from .settings import Settings
 from .suppressions import skip_checks
@@ -319,7 +319,8 @@ class ChaliceApi(Construct):
                 )
             )
 
-        def per_ip(name: str, priority: int, limit: int, scope: wafv2.CfnWebACL.StatementProperty):
+        def rate_rule(name: str, priority: int, limit: int, scope: wafv2.CfnWebACL.StatementProperty,
+                      via_site: bool) -> wafv2.CfnWebACL.RuleProperty:
             return wafv2.CfnWebACL.RuleProperty(
                 name=name,
                 priority=priority,
@@ -330,14 +331,25 @@ class ChaliceApi(Construct):
                 ),
                 statement=wafv2.CfnWebACL.StatementProperty(
                     rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        aggregate_key_type="IP",
+                        aggregate_key_type="FORWARDED_IP" if via_site else "IP",
+                        forwarded_ip_config=edge.viewer_ip_config("MATCH") if via_site else None,
                         limit=limit,
                         evaluation_window_sec=300,
-                        scope_down_statement=scope,
+                        scope_down_statement=edge.both(scope, edge.via_edge() if via_site else edge.not_via_edge()),
                     )
                 ),
                 visibility_config=visibility(name),
             )
+
+        priorities = iter(range(1, 10))
+
+        def per_ip(name: str, limit: int, scope: wafv2.CfnWebACL.StatementProperty) -> List[wafv2.CfnWebACL.RuleProperty]:
+            """Per caller: by the viewer's address for requests through the apps' CloudFront
+            (``edge``), by the source address for the rest."""
+            return [
+                rate_rule(name, next(priorities), limit, scope, via_site=False),
+                rate_rule(f"{name}-via-site", next(priorities), limit, scope, via_site=True),
+            ]
 
         # An owner answering a footage request works in a session: the page starts each
         # upload, completes it and looks at the request while files are checked, backing off
@@ -345,8 +357,8 @@ class ChaliceApi(Construct):
         # address (capacity.py). So those paths get their own, larger per-IP budget.
         owner_requests = paths_starting_with(*OWNER_REQUEST_PATHS)
         rate_rules = [
-            per_ip(
-                "public-endpoints-per-ip", 0, settings.api_rate_limit_per_ip,
+            *per_ip(
+                "public-endpoints-per-ip", settings.api_rate_limit_per_ip,
                 wafv2.CfnWebACL.StatementProperty(
                     and_statement=wafv2.CfnWebACL.AndStatementProperty(
                         statements=[
@@ -358,12 +370,21 @@ class ChaliceApi(Construct):
                     )
                 ),
             ),
-            per_ip("owner-requests-per-ip", 1, settings.owner_request_rate_limit_per_ip, owner_requests),
+            *per_ip("owner-requests-per-ip", settings.owner_request_rate_limit_per_ip, owner_requests),
             # Monitors only: a flood from one address stops at WAF, before API Gateway's
             # throttle (shared by every caller of /health) turns the monitors away too.
-            per_ip("health-per-ip", 2, settings.health_rate_limit_per_ip, paths_starting_with(HEALTH_PATH)),
+            *per_ip("health-per-ip", settings.health_rate_limit_per_ip, paths_starting_with(HEALTH_PATH)),
         ]
-        officers_only = officer_allow_list(self, settings, priority=3)
+        # A viewer address on a request that did not come through CloudFront is forged: its
+        # sender would otherwise choose the address its requests are counted under.
+        forged = wafv2.CfnWebACL.RuleProperty(
+            name="forged-viewer-address",
+            priority=0,
+            action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+            statement=edge.both(edge.names_a_viewer(), edge.not_via_edge()),
+            visibility_config=visibility("forged-viewer-address"),
+        )
+        officers_only = officer_allow_list(self, settings, priority=next(priorities))
         acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
@@ -373,6 +394,7 @@ class ChaliceApi(Construct):
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=visibility(f"{settings.prefix}-api"),
             rules=[
+                forged,
                 *rate_rules,
                 *([officers_only] if officers_only else []),
                 managed(10, "AWSManagedRulesAmazonIpReputationList"),
@@ -426,22 +448,37 @@ def officer_allow_list(scope: Construct, settings: Settings, priority: int) -> O
     if not ranges:
         return None
     name = "officer-routes-from-force-ranges"
-    in_ranges = [
-        wafv2.CfnWebACL.StatementProperty(
-            ip_set_reference_statement=wafv2.CfnWebACL.IPSetReferenceStatementProperty(
-                arn=wafv2.CfnIPSet(
-                    scope,
-                    f"OfficerRangesIPv{version}",
-                    name=f"{settings.prefix}-officer-ranges-ipv{version}",
-                    description=f"The force's IPv{version} ranges, the only sources of /officer/* requests",
-                    scope="REGIONAL",
-                    ip_address_version=f"IPV{version}",
-                    addresses=addresses,
-                ).attr_arn
-            )
-        )
+    ip_sets = [
+        wafv2.CfnIPSet(
+            scope,
+            f"OfficerRangesIPv{version}",
+            name=f"{settings.prefix}-officer-ranges-ipv{version}",
+            description=f"The force's IPv{version} ranges, the only sources of /officer/* requests",
+            scope="REGIONAL",
+            ip_address_version=f"IPV{version}",
+            addresses=addresses,
+        ).attr_arn
         for version, addresses in sorted(ranges.items())
     ]
+
+    def in_ranges(via_site: bool) -> wafv2.CfnWebACL.StatementProperty:
+        """The caller's address (the viewer's, through the apps' CloudFront) in a range."""
+        forwarded = wafv2.CfnWebACL.IPSetForwardedIPConfigurationProperty(
+            header_name=edge.VIEWER_IP_HEADER, fallback_behavior="NO_MATCH", position="FIRST"
+        )
+        statements = [
+            wafv2.CfnWebACL.StatementProperty(
+                ip_set_reference_statement=wafv2.CfnWebACL.IPSetReferenceStatementProperty(
+                    arn=arn, ip_set_forwarded_ip_config=forwarded if via_site else None
+                )
+            )
+            for arn in ip_sets
+        ]
+        matched = statements[0] if len(statements) == 1 else wafv2.CfnWebACL.StatementProperty(
+            or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=statements)
+        )
+        return edge.both(edge.via_edge() if via_site else edge.not_via_edge(), matched)
+
     # Decoded and normalised first (WAF's NORMALIZE_PATH folds "//" and "/./"), so that an
     # encoded or doubled path that API Gateway still routes to /officer/* is caught too; with
     # the stage ("/api/officer/") on the execute-api host and without it on a custom domain.
@@ -464,10 +501,8 @@ def officer_allow_list(scope: Construct, settings: Settings, priority: int) -> O
             ]
         )
     )
-    from_force = (
-        in_ranges[0]
-        if len(in_ranges) == 1
-        else wafv2.CfnWebACL.StatementProperty(or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=in_ranges))
+    from_force = wafv2.CfnWebACL.StatementProperty(
+        or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[in_ranges(False), in_ranges(True)])
     )
     return wafv2.CfnWebACL.RuleProperty(
         name=name,

@@ -11,6 +11,7 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from . import edge
 from . import security_headers as headers
 from .settings import Settings
 from .suppressions import skip_checks
@@ -93,7 +94,7 @@ class Site(Construct):
                 response_headers_policy=self.headers,
                 compress=True,
             ),
-            additional_behaviors=self._api_behaviors(api_domain),
+            additional_behaviors=self._api_behaviors(api_domain, settings),
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             **domain,
@@ -110,20 +111,27 @@ class Site(Construct):
             },
         )
 
-    def _api_behaviors(self, api_domain: Optional[str]) -> dict:
+    def _api_behaviors(self, api_domain: Optional[str], settings: Settings) -> dict:
         """``/api/*`` to API Gateway, uncached, every method, every viewer header but Host (the
         execute-api host needs its own; Authorization and the query string pass). The path goes
         on unchanged: ``/api/x`` is stage ``api``, resource ``/x``. The same response headers
-        policy applies, so JSON answers are nosniff and framing-proof like the pages."""
+        policy applies, so JSON answers are nosniff and framing-proof like the pages. The
+        viewer's address and the origin's mark go with every request, for the API's WAF
+        (``edge``)."""
         if api_domain is None:
             return {}
+        viewer_ip = edge.viewer_ip_function(self, "ViewerIp", f"{settings.prefix}-{self.node.id.lower()}-viewer-ip")
         return {
             f"{headers.API_PREFIX}/*": cloudfront.BehaviorOptions(
                 origin=origins.HttpOrigin(
                     api_domain,
                     protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
                     origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                    custom_headers={edge.ORIGIN_VERIFY_HEADER: edge.origin_verify_value()},
                 ),
+                function_associations=[
+                    cloudfront.FunctionAssociation(function=viewer_ip, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)
+                ],
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                 cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,

@@ -72,10 +72,12 @@ def test_waf_lets_a_carrier_grade_nat_of_owners_through(cfn):
 def test_health_is_rate_limited_at_the_gateway_and_per_address(cfn):
     throttle = _throttles(cfn)[("/~1health", "GET")]
     assert throttle["ThrottlingRateLimit"] <= 5 and throttle["ThrottlingBurstLimit"] <= 10
-    health = _waf_rules(cfn)["health-per-ip"]
-    assert 10 <= health["Limit"] <= 100 and health["AggregateKeyType"] == "IP"
-    searched = {s["ByteMatchStatement"]["SearchString"] for s in health["ScopeDownStatement"]["OrStatement"]["Statements"]}
-    assert searched == {"/health", "/api/health"}
+    for name, key in (("health-per-ip", "IP"), ("health-per-ip-via-site", "FORWARDED_IP")):
+        health = _waf_rules(cfn)[name]
+        assert 10 <= health["Limit"] <= 100 and health["AggregateKeyType"] == key
+        paths = health["ScopeDownStatement"]["AndStatement"]["Statements"][0]
+        searched = {s["ByteMatchStatement"]["SearchString"] for s in paths["OrStatement"]["Statements"]}
+        assert searched == {"/health", "/api/health"}
 
 
 def test_residents_cannot_take_officers_share_of_the_api_function(cfn):

@@ -156,20 +156,28 @@ def test_waf_guards_the_api_stage(cfn):
     assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
             "AWSManagedRulesAmazonIpReputationList"} <= managed
     rates = {r["Name"]: r for r in props["Rules"] if "RateBasedStatement" in r["Statement"]}
-    assert set(rates) == {"public-endpoints-per-ip", "owner-requests-per-ip", "health-per-ip"}
-    for rule in rates.values():
-        assert rule["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP" and "Block" in rule["Action"]
+    names = ("public-endpoints-per-ip", "owner-requests-per-ip", "health-per-ip")
+    # Each per caller twice: by source address, and by the viewer's through the apps' CloudFront
+    assert set(rates) == {name + twin for name in names for twin in ("", "-via-site")}
+    for name, rule in rates.items():
+        via_site = name.endswith("-via-site")
+        rate = rule["Statement"]["RateBasedStatement"]
+        assert rate["AggregateKeyType"] == ("FORWARDED_IP" if via_site else "IP") and "Block" in rule["Action"]
+        assert ("ForwardedIPConfig" in rate) == via_site
 
     def paths(or_statement):
         return {s["ByteMatchStatement"]["SearchString"] for s in or_statement["OrStatement"]["Statements"]}
 
-    public = rates["public-endpoints-per-ip"]["Statement"]["RateBasedStatement"]
-    matches, excluded = public["ScopeDownStatement"]["AndStatement"]["Statements"]
+    def scope(name):
+        return rates[name]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]["AndStatement"]["Statements"][0]
+
+    matches, excluded = scope("public-endpoints-per-ip")["AndStatement"]["Statements"]
     assert paths(matches) == {"/registrations", "/owner/", "/api/registrations", "/api/owner/"}
     # An owner's footage-request page polls while uploading: its own, larger budget.
-    owner = rates["owner-requests-per-ip"]["Statement"]["RateBasedStatement"]
-    assert paths(excluded["NotStatement"]["Statement"]) == paths(owner["ScopeDownStatement"]) == {
+    assert paths(excluded["NotStatement"]["Statement"]) == paths(scope("owner-requests-per-ip")) == {
         "/owner/requests/", "/api/owner/requests/"}
+    public = rates["public-endpoints-per-ip"]["Statement"]["RateBasedStatement"]
+    owner = rates["owner-requests-per-ip"]["Statement"]["RateBasedStatement"]
     assert public["Limit"] < owner["Limit"]
     _, association = only(cfn, "AWS::WAFv2::WebACLAssociation")
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}

@@ -33,9 +33,16 @@ def test_with_ranges_officer_routes_are_blocked_from_anywhere_else(cfn):
     assert {m["ByteMatchStatement"]["SearchString"] for m in matches} == {"/officer/", "/api/officer/"}
     assert [t["Type"] for t in matches[0]["ByteMatchStatement"]["TextTransformations"]] == [
         "URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"]
-    referenced = outside["NotStatement"]["Statement"]["OrStatement"]["Statements"]
-    assert {s["IPSetReferenceStatement"]["Arn"]["Fn::GetAtt"][0] for s in referenced} == {
-        ip_sets["IPV4"][0], ip_sets["IPV6"][0]}
+    # Outside means: sent straight to API Gateway from outside the ranges, or through the apps'
+    # CloudFront by a viewer outside them (the viewer's address is in the header edge.py sets)
+    direct, via_site = outside["NotStatement"]["Statement"]["OrStatement"]["Statements"]
+    for route, forwarded in ((direct, False), (via_site, True)):
+        origin_check, referenced = route["AndStatement"]["Statements"]
+        assert ("NotStatement" in origin_check) != forwarded
+        references = [s["IPSetReferenceStatement"] for s in referenced["OrStatement"]["Statements"]]
+        assert {r["Arn"]["Fn::GetAtt"][0] for r in references} == {ip_sets["IPV4"][0], ip_sets["IPV6"][0]}
+        for reference in references:
+            assert (reference.get("IPSetForwardedIPConfig", {}).get("HeaderName") == "x-sightline-viewer-ip") == forwarded
     # And the rule's priority is its own (WAF refuses two rules with one priority)
     _, acl = only(cfn, "AWS::WAFv2::WebACL")
     priorities = [r["Priority"] for r in acl["Properties"]["Rules"]]
@@ -63,7 +70,8 @@ def test_one_ip_version_alone_makes_one_ip_set():
     rule, made = _allow_list("203.0.113.0/24")
     assert [r["Properties"]["IPAddressVersion"] for r in made.values()] == ["IPV4"]
     outside = rule["statement"]["andStatement"]["statements"][1]["notStatement"]["statement"]
-    assert "ipSetReferenceStatement" in outside
+    for route in outside["orStatement"]["statements"]:
+        assert "ipSetReferenceStatement" in route["andStatement"]["statements"][1]
 
 
 def test_ranges_are_read_from_a_list_or_text_and_written_canonically():
