@@ -14,7 +14,7 @@ CDK := cd infrastructure && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK
 # Deployment settings: make deploy CDK_CONTEXT="-c force_name='...' -c site_domain=... ..."
 CDK_CONTEXT ?=
 
-.PHONY: run test deps browser clean synth deploy officer-token
+.PHONY: run test deps pages browser clean synth deploy officer-token
 
 run: deps
 	$(PY) -m local.stack
@@ -22,7 +22,19 @@ run: deps
 test: deps browser
 	$(PY) -m pytest
 
-deps: $(VENV)/.installed $(TOOLS_VENV)/.installed node_modules/.installed site/vendor/leaflet/leaflet.js
+deps: $(VENV)/.installed $(TOOLS_VENV)/.installed node_modules/.installed site/vendor/leaflet/leaflet.js pages
+
+# Each app's pages are rendered from templates/pages/<app>/ into <app>/ (committed; a unit test
+# fails when one differs from its rendering). Pages are remade when any template is newer.
+PAGE_APPS := $(notdir $(patsubst %/,%,$(filter-out templates/pages/_%,$(wildcard templates/pages/*/))))
+PAGES := $(foreach app,$(PAGE_APPS),$(patsubst templates/pages/$(app)/%,$(app)/%,\
+	$(filter-out templates/pages/$(app)/_%,$(wildcard templates/pages/$(app)/*.html))))
+PAGE_SOURCES := $(wildcard templates/pages/*.html $(foreach app,$(PAGE_APPS),templates/pages/$(app)/*.html))
+
+pages: $(PAGES)
+
+$(PAGES) &: $(PAGE_SOURCES) tools/build_pages.py $(VENV)/.installed
+	$(PY) -m tools.build_pages
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

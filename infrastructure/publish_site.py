@@ -4,6 +4,9 @@ outputs, and invalidate CloudFront. Run by ``make deploy`` after ``cdk deploy``:
 
     python infrastructure/publish_site.py --outputs infrastructure/cdk.out/outputs.json
 
+Its pages are rendered from ``templates/pages/site/`` and committed; publishing refuses a
+``site/`` page that differs from its rendering (``make deploy`` renders them first).
+
 The site is published from here rather than by a CDK BucketDeployment, which would add a
 Lambda function (and its broad S3 permissions) to the stack for a job done once per deploy.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import mimetypes
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
@@ -77,6 +81,13 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--site-dir", type=Path, default=REPO / "site")
     args = parser.parse_args(argv)
     import boto3
+
+    sys.path.insert(0, str(REPO))
+    from tools.build_pages import stale_pages
+
+    stale = [p for p in stale_pages() if p.parent == args.site_dir.resolve()]
+    if stale:
+        raise SystemExit(f"not published: {', '.join(p.name for p in stale)} differ from templates/pages/; run make pages")
 
     result = publish(stack_outputs(args.outputs), args.site_dir, boto3.client("s3"), boto3.client("cloudfront"))
     print(f"published {len(result['published'])} files, deleted {len(result['deleted'])}, "
