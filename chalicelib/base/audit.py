@@ -56,6 +56,8 @@ SEQ_DIGITS = 12
 COPY_PREFIX = "audit/"
 # A writer that loses the race for the next number this many times gives up (fails closed).
 MAX_ATTEMPTS = 10
+BASE_BACKOFF_S = 0.01
+MAX_BACKOFF_S = 0.2
 # BatchWriteItem takes at most 25 puts.
 INDEX_BATCH = 25
 
@@ -294,8 +296,10 @@ def _append(fields: Dict[str, Any]) -> "tuple[AuditEntry, Dict[str, Any]]":
         except PynamoDBException as exc:
             if not condition_failed(exc):
                 raise
-        # Another writer took this number: back off a little (jittered) and read the head again.
-        time.sleep(random.uniform(0, 0.005 * (attempt + 1)))
+        # Another writer took this number: back off (exponential, full jitter, at most 0.2 s, so
+        # ten tries span about a second) and read the head again. Linear steps of a few
+        # milliseconds kept eight racing writers in step, and one ran out of tries.
+        time.sleep(random.uniform(0, min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2**attempt)))
     raise _unavailable()
 
 
