@@ -131,8 +131,10 @@ def serve_static_app(
     api_url: str,
     connect_origins: Sequence[str] = (),
     tile_url: str = "",
+    csp: str = "",
 ) -> ThreadingHTTPServer:
-    """Serve ``root`` on ``host:port``; ``/api/*`` goes to ``api_url`` (loopback only)."""
+    """Serve ``root`` on ``host:port``; ``/api/*`` goes to ``api_url`` (loopback only). ``csp``
+    replaces the site's Content-Security-Policy (the console has its own)."""
     api = urlsplit(api_url)
     if api.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError(f"the local proxy only forwards to loopback, not {api_url!r}")
@@ -141,7 +143,7 @@ def serve_static_app(
         (_StaticAppHandler,),
         {
             "config_js": config_js(app_config),
-            "headers_to_send": security_headers(connect_origins=connect_origins, tile_url=tile_url),
+            "headers_to_send": security_headers(connect_origins=connect_origins, tile_url=tile_url, csp=csp),
             "api_host": api.hostname,
             "api_port": api.port or 80,
             "protocol_version": "HTTP/1.1",

@@ -47,6 +47,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--api-port", type=int, default=_env_port("SIGHTLINE_API_PORT", 8000))
     parser.add_argument("--site-port", type=int, default=_env_port("SIGHTLINE_SITE_PORT", 8080))
+    parser.add_argument("--console-port", type=int, default=_env_port("SIGHTLINE_CONSOLE_PORT", 8081))
     parser.add_argument("--aws-port", type=int, default=_env_port("SIGHTLINE_AWS_PORT", 5000))
     parser.add_argument("--dynamodb-port", type=int, default=_env_port("SIGHTLINE_DYNAMODB_PORT", 5001))
     parser.add_argument(
@@ -73,6 +74,7 @@ class LocalStack:
         self.outbox_dir = self.var_dir / "outbox"
         self.api_url = f"http://{self.host}:{args.api_port}"
         self.site_url = f"http://{self.host}:{args.site_port}"
+        self.console_url = f"http://{self.host}:{args.console_port}"
         self.aws_endpoint = f"http://{self.host}:{args.aws_port}"
         self.dynamodb_endpoint = f"http://{self.host}:{args.dynamodb_port}"
         self.processes: List[subprocess.Popen] = []
@@ -80,6 +82,7 @@ class LocalStack:
         self.threads: List[threading.Thread] = []
         self.moto = None
         self.site = None
+        self.console = None
         self.resources: Dict[str, str] = {}
 
     # -- environment shared by the API process and the in-process handlers -------------------
@@ -130,11 +133,13 @@ class LocalStack:
             _log(f"seeded {count} synthetic registrations in {time.monotonic() - t0:.1f} s")
         self._start_api()
         self._start_site()
+        self._start_console()
         self._start_pump()
         self._wait_healthy()
         self._write_local_json()
         _log(f"ready in {time.monotonic() - started:.1f} s")
         _log(f"  site     {self.site_url}")
+        _log(f"  console  {self.console_url} (officers)")
         _log(f"  api      {self.api_url}")
         _log(f"  aws      {self.aws_endpoint} (moto)   dynamodb {self.dynamodb_endpoint} (dynalite)")
         _log(f"  outbox   {self.outbox_dir}")
@@ -153,9 +158,10 @@ class LocalStack:
             _terminate(process)
         for thread in self.threads:
             thread.join(timeout=5)
-        if self.site is not None:
-            self.site.shutdown()
-            self.site.server_close()
+        for server in (self.site, self.console):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
         if self.moto is not None:
             self.moto.stop()
         (self.var_dir / "local.json").unlink(missing_ok=True)
@@ -218,6 +224,32 @@ class LocalStack:
                                      api_url=self.api_url, connect_origins=[self.aws_endpoint],
                                      tile_url=self.args.tile_url)
 
+    def _start_console(self) -> None:
+        """The officers' console, served as the site is: its own CSP, ``/api`` on its origin.
+        It signs in straight to moto's Cognito API, which answers the browser's CORS preflight
+        (checked), as Cognito's does: no proxy for it."""
+        from chalicelib.base.config import get_config
+        from chalicelib.investigations.schemas import MAX_REGISTRATIONS_PER_CALL
+        from infrastructure.sightline_infra.security_headers import API_PREFIX, console_content_security_policy
+        from local.site_server import serve_static_app
+
+        console_config = {
+            "apiUrl": API_PREFIX,
+            "cognitoEndpoint": self.aws_endpoint,
+            "userPoolClientId": self.resources["user_pool_client_id"],
+            "idleMinutes": 15,
+            "tileUrl": self.args.tile_url,
+            "tileAttribution": os.environ.get("SIGHTLINE_TILE_ATTRIBUTION", ""),
+            "forceName": self.app_environ()["SIGHTLINE_FORCE_NAME"],
+            "mapCenter": [52.4862, -1.8904],
+            "mapZoom": 14,
+            "categories": list(get_config().case_categories),
+            "maxRegistrationsPerRequest": MAX_REGISTRATIONS_PER_CALL,
+        }
+        csp = console_content_security_policy(cognito_endpoint=self.aws_endpoint, tile_url=self.args.tile_url)
+        self.console = serve_static_app(ROOT / "console", self.host, self.args.console_port, console_config,
+                                        api_url=self.api_url, csp=csp)
+
     def _start_pump(self) -> None:
         from local.pump import Pump
 
@@ -240,6 +272,7 @@ class LocalStack:
         data = {
             "api_url": self.api_url,
             "site_url": self.site_url,
+            "console_url": self.console_url,
             "aws_endpoint": self.aws_endpoint,
             "dynamodb_endpoint": self.dynamodb_endpoint,
             "region": REGION,

@@ -40,6 +40,33 @@ def content_security_policy(*, connect_origins: Sequence[str] = (), tile_url: st
     return "; ".join(directives)
 
 
+def console_content_security_policy(*, cognito_endpoint: str, tile_url: str = "") -> str:
+    """The officers' console: stricter than the site. Nothing but our own origin (pages and
+    ``/api``) and the Cognito user pool's API, which the page signs in through; no geolocation
+    and no evidence bucket (downloads are links the browser follows, not fetches)."""
+    tile_origin = tile_origin_of(tile_url) if tile_url else ""
+    directives: List[str] = [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        f"img-src 'self' data:{' ' + tile_origin if tile_origin else ''}",
+        f"connect-src 'self' {origin_of(cognito_endpoint)}",
+        "font-src 'self'",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "upgrade-insecure-requests",
+    ]
+    return "; ".join(directives)
+
+
+def origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def tile_origin_of(url: str) -> str:
     scheme, _, rest = url.partition("://")
     host = rest.split("/", 1)[0]
@@ -49,10 +76,11 @@ def tile_origin_of(url: str) -> str:
     return f"{scheme}://{host}"
 
 
-def security_headers(*, connect_origins: Sequence[str] = (), tile_url: str = "") -> Dict[str, str]:
-    """Header name to value, exactly as the browser receives them."""
+def security_headers(*, connect_origins: Sequence[str] = (), tile_url: str = "", csp: str = "") -> Dict[str, str]:
+    """Header name to value, exactly as the browser receives them (``csp`` replaces the site's
+    policy: the console's is :func:`console_content_security_policy`)."""
     return {
-        "Content-Security-Policy": content_security_policy(connect_origins=connect_origins, tile_url=tile_url),
+        "Content-Security-Policy": csp or content_security_policy(connect_origins=connect_origins, tile_url=tile_url),
         "Strict-Transport-Security": f"max-age={HSTS_MAX_AGE_S}; includeSubDomains; preload",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": FRAME_OPTIONS,
