@@ -22,7 +22,7 @@ run: deps
 test: deps browser
 	$(PY) -m pytest
 
-deps: $(VENV)/.installed $(TOOLS_VENV)/.installed node_modules/.installed site/vendor/leaflet/leaflet.js pages
+deps: $(VENV)/.installed $(TOOLS_VENV)/.installed node_modules/.installed site/vendor/leaflet/leaflet.js console/vendor/.copied pages
 
 # Each app's pages are rendered from templates/pages/<app>/ into <app>/ (committed; a unit test
 # fails when one differs from its rendering). Pages are remade when any template is newer.
@@ -54,6 +54,17 @@ site/vendor/leaflet/leaflet.js: node_modules/.installed
 	mkdir -p site/vendor/leaflet
 	cp -r node_modules/leaflet/dist/. site/vendor/leaflet/
 
+# The officers' console: Leaflet, its marker clustering, the QR code of a TOTP enrolment and
+# the site's stylesheet, which the console builds on.
+console/vendor/.copied: node_modules/.installed site/css/site.css
+	mkdir -p console/vendor/leaflet console/vendor/markercluster console/vendor/qrcode console/vendor/sightline
+	cp -r node_modules/leaflet/dist/. console/vendor/leaflet/
+	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+		node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css console/vendor/markercluster/
+	cp node_modules/qrcode-generator/dist/qrcode.mjs console/vendor/qrcode/
+	cp site/css/site.css console/vendor/sightline/
+	touch $@
+
 # End-to-end tests drive Debian's Chromium; never a downloaded browser build.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
@@ -75,7 +86,7 @@ deploy: deps
 	$(PY) infrastructure/publish_site.py --outputs infrastructure/cdk.out/outputs.json
 
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) node_modules site/vendor var .pytest_cache infrastructure/build infrastructure/cdk.out
+	rm -rf $(VENV) $(TOOLS_VENV) node_modules site/vendor console/vendor var .pytest_cache infrastructure/build infrastructure/cdk.out
 
 # Geo search benchmark (bench/README.md): private in-memory dynalite, ~10 minutes on 2 cores.
 bench: deps
