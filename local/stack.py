@@ -235,7 +235,7 @@ class LocalStack:
 
         console_config = {
             "apiUrl": API_PREFIX,
-            "cognitoEndpoint": self.aws_endpoint,
+            "cognitoEndpoint": self.resources["cognito_endpoint"],
             "userPoolClientId": self.resources["user_pool_client_id"],
             "idleMinutes": 15,
             "tileUrl": self.args.tile_url,
@@ -246,7 +246,7 @@ class LocalStack:
             "categories": list(get_config().case_categories),
             "maxRegistrationsPerRequest": MAX_REGISTRATIONS_PER_CALL,
         }
-        csp = console_content_security_policy(cognito_endpoint=self.aws_endpoint, tile_url=self.args.tile_url)
+        csp = console_content_security_policy(cognito_endpoint=self.resources["cognito_endpoint"], tile_url=self.args.tile_url)
         self.console = serve_static_app(ROOT / "console", self.host, self.args.console_port, console_config,
                                         api_url=self.api_url, csp=csp)
 

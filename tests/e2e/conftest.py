@@ -21,6 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WCAG_22_AA = WCAG_21_AA + ["wcag22aa"]
 # The stack runs at a real force's size, as `SIGHTLINE_SEED=20000 make run` does.
 SEEDED = 20000
 
@@ -82,10 +83,10 @@ class Outbox:
 def local_stack(tmp_path_factory) -> Iterator[Dict]:
     """`python -m local.stack` on free ports; stopped (Ctrl-C) by this fixture at the end."""
     var_dir = tmp_path_factory.mktemp("var")
-    ports = {name: free_port() for name in ("api", "site", "aws", "dynamodb")}
+    ports = {name: free_port() for name in ("api", "site", "console", "aws", "dynamodb")}
     command = [
         sys.executable, "-m", "local.stack",
-        "--api-port", str(ports["api"]), "--site-port", str(ports["site"]),
+        "--api-port", str(ports["api"]), "--site-port", str(ports["site"]), "--console-port", str(ports["console"]),
         "--aws-port", str(ports["aws"]), "--dynamodb-port", str(ports["dynamodb"]),
         "--var-dir", str(var_dir), "--seed", str(SEEDED),
     ]
@@ -151,13 +152,13 @@ def page(browser):
     context.close()
 
 
-def axe_violations(page) -> List[Dict]:
-    """WCAG 2.1 A and AA violations axe-core finds on the page as it is now."""
+def axe_violations(page, tags: List[str] = WCAG_21_AA) -> List[Dict]:
+    """WCAG A and AA violations (2.1 unless ``tags`` say otherwise) axe-core finds on the page as it is now."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated, not added as a <script> tag: the site's CSP (rightly) blocks inline scripts.
         page.evaluate(AXE.read_text())
     result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_21_AA
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", tags
     )
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
