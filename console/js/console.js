@@ -5,6 +5,7 @@ import { Session, explain, otpauthUri } from "./cognito.js";
 import { makeApi } from "./api.js";
 import { SearchView, isoToLocalInput } from "./search.js";
 import { CasesView } from "./cases.js";
+import { AuditView } from "./audit.js";
 import { askOwners, askProblems, preview, readAskForm } from "./ask.js";
 import qrcode from "../vendor/qrcode/qrcode.mjs";
 
@@ -24,6 +25,11 @@ function showView(id) {
     else button.removeAttribute("aria-current");
   }
   for (const node of document.querySelectorAll("[data-signed-in]")) node.hidden = !session.signedIn;
+  // Auditors read the audit log and nothing else; supervisors do both.
+  const reads = session.groups.includes("supervisor") || session.groups.includes("auditor");
+  const investigates = session.groups.includes("officer") || session.groups.includes("supervisor");
+  for (const node of document.querySelectorAll("[data-readers]")) node.hidden = !reads;
+  for (const node of document.querySelectorAll('[data-show="view-search"], [data-show="view-cases"]')) node.hidden = !investigates;
   const heading = $(`#${id} h1`);
   if (heading) heading.focus();
 }
@@ -109,6 +115,7 @@ function signedIn() {
   $("[data-who]").textContent = `Signed in as ${session.username}`;
   lastActivity = Date.now();
   notice("");
+  if (!session.groups.includes("officer") && !session.groups.includes("supervisor")) return showView("view-audit");
   showView("view-search");
   search.showMap();
 }
@@ -186,12 +193,15 @@ for (const button of document.querySelectorAll("[data-show]")) {
   button.addEventListener("click", () => {
     notice("");
     showView(button.dataset.show);
+    if (button.dataset.show === "view-search") search.showMap();
     if (button.dataset.show === "view-cases") {
       showError("#cases-error", "");
       cases.load();
     }
   });
 }
+
+new AuditView($("#view-audit"), { api, session, showError: (text, focus) => showError("#audit-error", text, focus) });
 
 // ------------------------------------------------------------------ asking
 

@@ -39,8 +39,9 @@ def wrong_code(secret: str) -> str:
     return next(code for code in ("000000", "111111", "222222", "333333") if code not in valid)
 
 
-def sign_in(page, local_stack, check_axe: bool = False) -> None:
-    user = local_stack["demo_officer"]
+def sign_in(page, local_stack, check_axe: bool = False, who: str = "demo_officer",
+            lands_on: str = "Find cameras near an incident") -> None:
+    user = local_stack[who]
     page.goto(local_stack["console_url"])
     page.get_by_label("Email address or username").fill(user["username"])
     page.get_by_label("Password", exact=True).fill(user["password"])
@@ -52,7 +53,7 @@ def sign_in(page, local_stack, check_axe: bool = False) -> None:
         no_violations(page, "code")
     page.get_by_label("Code from your authenticator app").fill(totp_code(local_stack["demo_totp_secret"]))
     page.get_by_role("button", name="Sign in", exact=True).click()
-    page.get_by_role("heading", name="Find cameras near an incident").wait_for()
+    page.get_by_role("heading", name=lands_on).wait_for()
 
 
 def test_officer_signs_in_with_totp_searches_filters_and_asks_three_owners(page, local_stack, outbox):
@@ -67,7 +68,7 @@ def test_officer_signs_in_with_totp_searches_filters_and_asks_three_owners(page,
     page.get_by_label("Latitude").fill(str(POINT[0]))
     page.get_by_label("Longitude").fill(str(POINT[1]))
     page.get_by_label("Radius in metres").fill("300")
-    page.get_by_label("Case reference").fill("CONSOLE/1/26")
+    page.locator("#search-form").get_by_label("Case reference").fill("CONSOLE/1/26")
     page.get_by_label("Offence category").select_option("Theft offences")
     page.get_by_label("Reason for searching").fill("Burglary on Colmore Row")
     page.get_by_label("Incident time (optional)").fill(local_time(timedelta(hours=-3)))
@@ -163,6 +164,38 @@ def test_officer_signs_in_with_totp_searches_filters_and_asks_three_owners(page,
     assert page.get_by_label("Password", exact=True).is_visible()
 
 
+def test_a_new_officer_sets_a_password_and_enrols_an_authenticator_from_the_qr_page(page, local_stack):
+    import boto3
+
+    # Given an officer just created with a temporary password, as an administrator does
+    username = f"new.officer.{int(time.time() * 1000)}"
+    cognito = boto3.client("cognito-idp", endpoint_url=local_stack["aws_endpoint"], region_name=local_stack["region"],
+                           aws_access_key_id="local", aws_secret_access_key="local")
+    cognito.admin_create_user(UserPoolId=local_stack["user_pool_id"], Username=username,
+                              TemporaryPassword="Temporary-Passw0rd-1!", MessageAction="SUPPRESS")
+    cognito.admin_add_user_to_group(UserPoolId=local_stack["user_pool_id"], Username=username, GroupName="officer")
+
+    # When they sign in with it, they choose a new password
+    page.goto(local_stack["console_url"])
+    page.get_by_label("Email address or username").fill(username)
+    page.get_by_label("Password", exact=True).fill("Temporary-Passw0rd-1!")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("New password").fill("Brand-New-Officer-Passw0rd-2!")
+    no_violations(page, "new password")
+    page.get_by_role("button", name="Save and continue").click()
+
+    # Then they see the authenticator's key as a QR code and as text, and enrol with its code
+    page.get_by_role("heading", name="Set up your authenticator app").wait_for()
+    assert page.get_by_role("img", name="QR code of your authenticator key").get_attribute("src").startswith("data:image/gif")
+    secret = page.locator("#enrol-secret").inner_text().replace(" ", "")
+    assert secret == local_stack["demo_totp_secret"]  # moto gives every user its one fixed secret
+    no_violations(page, "enrol")
+    page.get_by_label("The six-digit code your app shows").fill(totp_code(secret))
+    page.get_by_role("button", name="Verify and sign in").click()
+    page.get_by_role("heading", name="Find cameras near an incident").wait_for()
+    assert page.locator("[data-who]").inner_text() == f"Signed in as {username}"
+
+
 def test_a_wrong_password_and_a_wrong_code_are_refused(page, local_stack):
     user = local_stack["demo_officer"]
     page.goto(local_stack["console_url"])
@@ -235,6 +268,36 @@ def test_keyboard_only_at_360px_sign_in_search_select_and_ask(browser, local_sta
         no_violations(page, "asked, 360 px")
     finally:
         context.close()
+
+
+def test_an_auditor_reads_the_audit_log_filtered_and_exports_it(page, local_stack, tmp_path):
+    # Given the demo auditor signed in: they land on the audit log, and see nothing else
+    sign_in(page, local_stack, who="demo_auditor", lands_on="Audit log")
+    assert not page.get_by_role("button", name="Find cameras").is_visible()
+    assert not page.get_by_role("button", name="My cases").is_visible()
+
+    # When they read their own entries twice (reading the log is itself logged, after the read)
+    page.get_by_label("Officer's username").fill("demo.auditor")
+    page.get_by_role("button", name="Show entries").click()
+    expect(page.locator("#audit-status")).to_contain_text("shown, newest first")
+    page.get_by_role("button", name="Show entries").click()
+
+    # Then the entries are listed, and the export holds the same rows as CSV
+    rows = page.locator("#audit-rows tr")
+    expect(rows.first).to_contain_text("read audit")
+    assert all("demo.auditor" in text for text in rows.all_inner_texts())
+    no_violations(page, "audit log")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export these entries as CSV").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("sightline-audit-") and saved.suffix == ".csv"
+    assert "read_audit" in saved.read_text() and "demo.auditor" in saved.read_text()
+
+    # But a time that is not one is refused in plain words
+    page.get_by_label("From", exact=True).fill("yesterday")
+    page.get_by_role("button", name="Show entries").click()
+    expect(page.locator("#audit-error")).to_contain_text("for example 2026-11-20 22:15")
 
 
 def test_the_console_is_served_with_its_own_csp_and_the_api_on_its_origin(local_stack):
