@@ -4,6 +4,9 @@
 import { settings } from "./settings.js";
 
 const REFRESH_MARGIN_S = 60;
+// The API refuses access tokens issued more than 15 minutes ago, whatever ExpiresIn says (moto
+// says 3600): renew before either.
+const ACCESS_TOKEN_MAX_AGE_S = 15 * 60;
 
 export class SignInRefused extends Error {
   constructor(code, message) {
@@ -144,7 +147,8 @@ export class Session {
     const name = claims(result.AccessToken).username;
     if (name) this.username = name;
     clearTimeout(this.#refreshTimer);
-    const seconds = Math.max(30, Number(result.ExpiresIn || 900) - REFRESH_MARGIN_S);
+    const lifetime = Math.min(Number(result.ExpiresIn) || ACCESS_TOKEN_MAX_AGE_S, ACCESS_TOKEN_MAX_AGE_S);
+    const seconds = Math.max(30, lifetime - REFRESH_MARGIN_S);
     this.#refreshTimer = setTimeout(() => this.refresh().catch(() => this.forget()), seconds * 1000);
   }
 

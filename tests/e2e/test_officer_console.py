@@ -196,6 +196,25 @@ def test_a_new_officer_sets_a_password_and_enrols_an_authenticator_from_the_qr_p
     assert page.locator("[data-who]").inner_text() == f"Signed in as {username}"
 
 
+def test_fifteen_idle_minutes_sign_the_officer_out(page, local_stack):
+    # Given a signed-in officer, on a page whose clock the test controls
+    page.clock.install()
+    sign_in(page, local_stack)
+    calls = []
+    page.on("request", lambda r: calls.append((r.headers.get("x-amz-target", ""), r.post_data or "")))
+    # When fourteen minutes pass, the access token is renewed in the background and they stay in
+    page.clock.fast_forward("14:00")
+    page.wait_for_timeout(500)
+    assert any("REFRESH_TOKEN_AUTH" in body for target, body in calls if target.endswith(".InitiateAuth"))
+    assert page.get_by_role("heading", name="Find cameras near an incident").is_visible()
+    # But after fifteen without a key press or click, they are signed out (GlobalSignOut) and the tokens forgotten
+    page.clock.fast_forward("01:30")
+    page.get_by_text("You were signed out after 15 minutes without activity.").wait_for()
+    assert any(target.endswith(".GlobalSignOut") for target, _ in calls)
+    assert page.get_by_label("Password", exact=True).is_visible()
+    assert not page.get_by_role("button", name="Sign out").is_visible()
+
+
 def test_a_wrong_password_and_a_wrong_code_are_refused(page, local_stack):
     user = local_stack["demo_officer"]
     page.goto(local_stack["console_url"])
