@@ -42,7 +42,9 @@ function notice(text) {
 
 function showError(boxId, text, focusSelector) {
   const box = $(boxId);
-  box.querySelector("[data-text]").textContent = text;
+  const intro = box.querySelector("[data-summary-intro]");
+  intro.textContent = text;
+  intro.hidden = !text;
   box.hidden = !text;
   if (text) (focusSelector ? $(focusSelector) : box).focus();
 }
