@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Publish ``site/`` to the deployed site bucket, write its ``config.js`` from the stack's
-outputs, and invalidate CloudFront. Run by ``make deploy`` after ``cdk deploy``:
+"""Publish ``site/`` and ``console/`` to their deployed buckets, write each one's ``config.js``
+from the stack's outputs, and invalidate their CloudFront distributions. Run by ``make deploy`` after ``cdk deploy``:
 
     python infrastructure/publish_site.py --outputs infrastructure/cdk.out/outputs.json
 
@@ -45,7 +45,19 @@ def site_files(site_dir: Path) -> Iterable[Path]:
 
 
 def publish(outputs: Dict[str, str], site_dir: Path, s3: Any, cloudfront: Any) -> Dict[str, Any]:
-    bucket = outputs["SiteBucketName"]
+    """The residents' site."""
+    return publish_app(outputs["SiteBucketName"], outputs["DistributionId"], outputs["SiteConfig"], site_dir, s3, cloudfront)
+
+
+def publish_console(outputs: Dict[str, str], console_dir: Path, s3: Any, cloudfront: Any) -> Dict[str, Any]:
+    """The officers' console."""
+    return publish_app(outputs["ConsoleBucketName"], outputs["ConsoleDistributionId"], outputs["ConsoleConfig"],
+                       console_dir, s3, cloudfront)
+
+
+def publish_app(bucket: str, distribution_id: str, app_config: str, app_dir: Path, s3: Any, cloudfront: Any) -> Dict[str, Any]:
+    """Every file of ``app_dir``, its ``config.js``, the bucket's other objects deleted, and the
+    distribution invalidated."""
     published = set()
 
     def put(key: str, body: bytes, content_type: str) -> None:
@@ -53,13 +65,13 @@ def publish(outputs: Dict[str, str], site_dir: Path, s3: Any, cloudfront: Any) -
         s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, CacheControl=cache)
         published.add(key)
 
-    for path in site_files(site_dir):
-        key = path.relative_to(site_dir).as_posix()
+    for path in site_files(app_dir):
+        key = path.relative_to(app_dir).as_posix()
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         if content_type.startswith("text/") or content_type in ("application/javascript", "application/json"):
             content_type += "; charset=utf-8"
         put(key, path.read_bytes(), content_type)
-    put("config.js", config_js(outputs["SiteConfig"]), "application/javascript; charset=utf-8")
+    put("config.js", config_js(app_config), "application/javascript; charset=utf-8")
 
     stale = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -68,7 +80,7 @@ def publish(outputs: Dict[str, str], site_dir: Path, s3: Any, cloudfront: Any) -
         s3.delete_objects(Bucket=bucket, Delete={"Objects": stale[start:start + 1000], "Quiet": True})
 
     invalidation = cloudfront.create_invalidation(
-        DistributionId=outputs["DistributionId"],
+        DistributionId=distribution_id,
         InvalidationBatch={"Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": f"publish-{time.time_ns()}"},
     )
     return {"published": sorted(published), "deleted": [o["Key"] for o in stale],
@@ -79,20 +91,25 @@ def main(argv: Optional[list] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--outputs", type=Path, required=True, help="cdk deploy --outputs-file")
     parser.add_argument("--site-dir", type=Path, default=REPO / "site")
+    parser.add_argument("--console-dir", type=Path, default=REPO / "console")
     args = parser.parse_args(argv)
     import boto3
 
     sys.path.insert(0, str(REPO))
     from tools.build_pages import stale_pages
 
-    stale = [p for p in stale_pages() if p.parent == args.site_dir.resolve()]
+    stale = [p for p in stale_pages() if p.parent in (args.site_dir.resolve(), args.console_dir.resolve())]
     if stale:
         raise SystemExit(f"not published: {', '.join(p.name for p in stale)} differ from templates/pages/; run make pages")
 
-    result = publish(stack_outputs(args.outputs), args.site_dir, boto3.client("s3"), boto3.client("cloudfront"))
-    print(f"published {len(result['published'])} files, deleted {len(result['deleted'])}, "
-          f"CloudFront invalidation {result['invalidation']}")
-
+    outputs = stack_outputs(args.outputs)
+    s3, cloudfront = boto3.client("s3"), boto3.client("cloudfront")
+    for name, result in (
+        ("site", publish(outputs, args.site_dir, s3, cloudfront)),
+        ("console", publish_console(outputs, args.console_dir, s3, cloudfront)),
+    ):
+        print(f"{name}: published {len(result['published'])} files, deleted {len(result['deleted'])}, "
+              f"CloudFront invalidation {result['invalidation']}")
 
 if __name__ == "__main__":
     main()

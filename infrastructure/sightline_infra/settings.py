@@ -41,6 +41,12 @@ class Settings:
     site_domain: str = ""
     # ACM certificate for site_domain; CloudFront only takes certificates from us-east-1.
     site_certificate_arn: str = ""
+    # The officers' console, e.g. "console.cameras.example-police.uk", and its certificate
+    # (us-east-1). Without them it is served on its distribution's own CloudFront domain.
+    console_domain: str = ""
+    console_certificate_arn: str = ""
+    # How long an idle console stays signed in.
+    console_idle_minutes: int = 15
     sender_email: str = "no-reply@sightline.example.org"
     alert_email: str = ""
     # Map tiles the site shows (https origin, added to the CSP); empty: no tiles.
@@ -119,6 +125,13 @@ class Settings:
             raise SettingsError(f"sender_email: not an address on a domain: {self.sender_email!r}")
         if self.alert_email and not _EMAIL.match(self.alert_email):
             raise SettingsError(f"alert_email: not an email address: {self.alert_email!r}")
+        if self.console_domain:
+            if not _DOMAIN.match(self.console_domain):
+                raise SettingsError(f"console_domain: not a domain name: {self.console_domain!r}")
+            if not self.console_certificate_arn.startswith("arn:aws:acm:us-east-1:"):
+                raise SettingsError("console_certificate_arn: an ACM certificate in us-east-1 is needed with console_domain")
+        if not 1 <= self.console_idle_minutes <= 60:
+            raise SettingsError("console_idle_minutes: between 1 and 60")
         if self.site_domain:
             if not _DOMAIN.match(self.site_domain):
                 raise SettingsError(f"site_domain: not a domain name: {self.site_domain!r}")

@@ -1,8 +1,9 @@
-"""The residents' static site: private S3 bucket behind CloudFront (origin access control),
-with security headers on every response, and the API on the same origin under ``/api``."""
+"""A static app (the residents' site, the officers' console): private S3 bucket behind
+CloudFront (origin access control), with security headers on every response, and the API on
+the same origin under ``/api``."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_certificatemanager as acm
@@ -26,21 +27,28 @@ class Site(Construct):
         settings: Settings,
         bucket: s3.IBucket,
         api_domain: Optional[str],
-        connect_origins: Sequence[str],
+        connect_origins: Sequence[str] = (),
+        app: str = "site",
+        csp: str = "",
+        domain: Optional[Tuple[str, str]] = None,
     ) -> None:
         """``api_domain``: API Gateway's host, routed from ``/api/*``; None leaves the API on its
-        own origin (a trial without ``site_domain``, see stack.py)."""
+        own origin (a trial without ``site_domain``, see stack.py). ``app``: what it serves
+        (``site`` or ``console``, in names); ``csp``: its policy (the site's by default);
+        ``domain``: (name, us-east-1 certificate ARN), the site's settings by default."""
         super().__init__(scope, id)
+        if app == "site" and domain is None and settings.has_site_domain:
+            domain = (settings.site_domain, settings.site_certificate_arn)
         self.headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
-            response_headers_policy_name=f"{settings.prefix}-site-security-headers",
+            response_headers_policy_name=f"{settings.prefix}-{app}-security-headers",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
                     access_control_max_age=Duration.seconds(headers.HSTS_MAX_AGE_S), include_subdomains=True, preload=True, override=True
                 ),
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=headers.content_security_policy(
+                    content_security_policy=csp or headers.content_security_policy(
                         connect_origins=connect_origins, tile_url=settings.tile_url
                     ),
                     override=True,
@@ -66,14 +74,14 @@ class Site(Construct):
                 ]
             ),
         )
-        domain = {}
-        if settings.has_site_domain:
-            domain = dict(
-                domain_names=[settings.site_domain],
-                certificate=acm.Certificate.from_certificate_arn(self, "Certificate", settings.site_certificate_arn),
+        custom_domain = {}
+        if domain is not None:
+            custom_domain = dict(
+                domain_names=[domain[0]],
+                certificate=acm.Certificate.from_certificate_arn(self, "Certificate", domain[1]),
                 minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             )
-        else:
+        elif app == "site":
             Annotations.of(self).add_warning_v2(
                 "sightline:site-domain",
                 "No site_domain: the site is served on CloudFront's own domain and certificate (whose "
@@ -84,7 +92,7 @@ class Site(Construct):
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
-            comment=f"Sightline ({settings.prefix}) residents' site",
+            comment=f"Sightline ({settings.prefix}) " + ("residents' site" if app == "site" else "officers' console"),
             default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
@@ -97,12 +105,18 @@ class Site(Construct):
             additional_behaviors=self._api_behaviors(api_domain, settings),
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
-            **domain,
+            **custom_domain,
         )
-        self.domain_name = settings.site_domain if settings.has_site_domain else self.distribution.distribution_domain_name
+        self.domain_name = domain[0] if domain is not None else self.distribution.distribution_domain_name
+        no_domain = {} if domain is not None or app == "site" else {
+            "CKV_AWS_174": "Without console_domain the console is served on CloudFront's own domain and "
+            "certificate, whose TLS policy cannot be raised; set console_domain and console_certificate_arn "
+            "to serve it with TLS 1.2 at least.",
+        }
         skip_checks(
             self.distribution.node.default_child,
             {
+                **no_domain,
                 "CKV_AWS_68": "Serves static files only (no forms posted to it, no origin compute). The API, "
                 "which takes residents' input, has its own WAF web ACL with managed rules and per-IP rate "
                 "limits; a CloudFront-scope ACL would need a second stack in us-east-1.",

@@ -6,6 +6,9 @@ from typing import Dict, Optional
 from aws_cdk import ArnFormat, CfnOutput, Duration, Fn, Stack, Tags
 from constructs import Construct
 
+from chalicelib.base.config import Config as AppConfig
+from chalicelib.investigations.schemas import MAX_REGISTRATIONS_PER_CALL
+
 from . import workflow
 from .api import API_DOMAIN, API_GATEWAY_STAGE, ChaliceApi
 from .data import DataKey, Tables, table_specs
@@ -16,7 +19,7 @@ from .officers import OfficerPool
 from .policies import AUDIT_WRITERS, PSEUDONYM_READERS, Resources
 from .queues import Queues
 from .settings import Settings
-from .security_headers import API_PREFIX
+from .security_headers import API_PREFIX, console_content_security_policy
 from .site import Site
 from .storage import AccessLogBucket, AuditBucket, EvidenceBucket, SiteBucket
 
@@ -77,6 +80,21 @@ class SightlineStack(Stack):
             connect_origins=connect_origins,
         )
         site_url = f"https://{site.domain_name}"
+        # The officers' console: its own bucket and distribution, a stricter CSP (our origin and
+        # Cognito's API only), and /api/* always on its origin (nothing the API is built with
+        # names the console, so there is no cycle to avoid).
+        console_bucket = SiteBucket(self, "ConsoleBucket", settings=settings, access_logs=access_logs, app="console").bucket
+        cognito_endpoint = f"https://cognito-idp.{self.region}.amazonaws.com"
+        console = Site(
+            self,
+            "Console",
+            settings=settings,
+            bucket=console_bucket,
+            api_domain=Fn.sub(API_DOMAIN),
+            app="console",
+            csp=console_content_security_policy(cognito_endpoint=cognito_endpoint, tile_url=settings.tile_url),
+            domain=(settings.console_domain, settings.console_certificate_arn) if settings.console_domain else None,
+        )
         evidence = EvidenceBucket(self, "Evidence", settings=settings, data_key=data_key, site_origin=site_url,
                                   ingest=ingest, access_logs=access_logs)
         # Downloads wait for GuardDuty's verdict on each object; every object-level call is on record.
@@ -182,6 +200,13 @@ class SightlineStack(Stack):
             "AuditBucketName": (audit.bucket_name, "The audit log's locked copy (python -m tools.verify_audit)"),
             "AlarmTopicArn": (monitoring.topic.topic_arn, "Subscribe on-call channels here"),
         }
+        outputs.update({
+            "ConsoleUrl": (f"https://{console.domain_name}", "The officers' console"),
+            "ConsoleBucketName": (console_bucket.bucket_name, "Where `make deploy` publishes console/"),
+            "ConsoleDistributionId": (console.distribution.distribution_id, "CloudFront distribution of the console"),
+            "ConsoleDistributionDomainName": (console.distribution.distribution_domain_name,
+                                              "Point the console's DNS name (CNAME/alias) here"),
+        })
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
         lat, lon = (float(v) for v in settings.map_center.split(","))
@@ -197,6 +222,26 @@ class SightlineStack(Stack):
                     "forceName": settings.force_name,
                     "mapCenter": [lat, lon],
                     "mapZoom": settings.map_zoom,
+                }
+            ),
+        )
+        CfnOutput(
+            self,
+            "ConsoleConfig",
+            description="window.SIGHTLINE_CONFIG for the console's config.js (written by publish_site.py)",
+            value=self.to_json_string(
+                {
+                    "apiUrl": API_PREFIX,
+                    "cognitoEndpoint": cognito_endpoint,
+                    "userPoolClientId": officers.client.user_pool_client_id,
+                    "idleMinutes": settings.console_idle_minutes,
+                    "tileUrl": settings.tile_url,
+                    "tileAttribution": settings.tile_attribution,
+                    "forceName": settings.force_name,
+                    "mapCenter": [lat, lon],
+                    "mapZoom": settings.map_zoom,
+                    "categories": list(AppConfig.from_environ({}).case_categories),
+                    "maxRegistrationsPerRequest": MAX_REGISTRATIONS_PER_CALL,
                 }
             ),
         )

@@ -180,14 +180,15 @@ class AuditBucket(Construct):
 
 
 class SiteBucket(Construct):
-    """The residents' static site; readable only by our CloudFront distribution (OAC)."""
+    """A static app's files (``app``: the residents' ``site``, the officers' ``console``);
+    readable only by its CloudFront distribution (OAC)."""
 
-    def __init__(self, scope: Construct, id: str, *, settings: Settings, access_logs: s3.IBucket) -> None:
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, access_logs: s3.IBucket, app: str = "site") -> None:
         super().__init__(scope, id)
         self.bucket = s3.Bucket(
             self,
             "Bucket",
-            bucket_name=f"{settings.prefix}-site-{Aws.ACCOUNT_ID}-{Aws.REGION}",
+            bucket_name=f"{settings.prefix}-{app}-{Aws.ACCOUNT_ID}-{Aws.REGION}",
             # Public static files (HTML, JS, CSS): SSE-S3 encrypts them at rest; a KMS key would
             # protect nothing secret and cost a KMS call per uncached request.
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -196,6 +197,6 @@ class SiteBucket(Construct):
                 s3.LifecycleRule(id="expire-old-site-versions", noncurrent_version_expiration=Duration.days(30))
             ],
             server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="site/",
+            server_access_logs_prefix=f"{app}/",
             **private_bucket_defaults(),
         )

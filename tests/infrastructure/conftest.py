@@ -146,3 +146,16 @@ def assert_least_privilege(cfn: Dict[str, Any]) -> None:
             assert not any("*" in a for a in actions), (logical_id, actions)
             if "*" in as_list(statement["Resource"]):
                 assert set(actions) <= STAR_RESOURCE_ALLOWED, (logical_id, actions)
+
+
+def site_distribution(cfn: Dict[str, Any]) -> Tuple[str, Dict[str, Any]]:
+    """The residents' site's distribution (the console has its own)."""
+    (found,) = [(k, v) for k, v in resources(cfn, "AWS::CloudFront::Distribution").items()
+                if "residents' site" in v["Properties"]["DistributionConfig"]["Comment"]]
+    return found
+
+
+def site_headers_policy(cfn: Dict[str, Any]) -> Tuple[str, Dict[str, Any]]:
+    (found,) = [(k, v) for k, v in resources(cfn, "AWS::CloudFront::ResponseHeadersPolicy").items()
+                if v["Properties"]["ResponseHeadersPolicyConfig"]["Name"].endswith("-site-security-headers")]
+    return found

@@ -9,12 +9,11 @@ import subprocess
 import pytest
 
 from infrastructure.sightline_infra import edge
-from tests.infrastructure.conftest import only, resources
+from tests.infrastructure.conftest import only, site_distribution
 
 
 def _api_behaviour(cfn):
-    (distribution,) = [d for d in resources(cfn, "AWS::CloudFront::Distribution").values()
-                       if any(b["PathPattern"] == "/api/*" for b in d["Properties"]["DistributionConfig"].get("CacheBehaviors", []))]
+    _, distribution = site_distribution(cfn)
     config = distribution["Properties"]["DistributionConfig"]
     (behaviour,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/api/*"]
     (origin,) = [o for o in config["Origins"] if o["Id"] == behaviour["TargetOriginId"]]

@@ -1,7 +1,7 @@
 """Officers' sign-in (Cognito), email (SES) and the residents' site (CloudFront)."""
 from __future__ import annotations
 
-from .conftest import CONTEXT, only, refs, resources
+from .conftest import CONTEXT, only, refs, resources, site_distribution, site_headers_policy
 
 P = CONTEXT["prefix"]
 
@@ -60,20 +60,20 @@ def test_ses_identity_and_configuration_set_and_no_ses_templates(cfn):
 
 
 def test_site_distribution_uses_oac_tls12_and_the_force_domain(cfn):
-    _, distribution = only(cfn, "AWS::CloudFront::Distribution")
+    _, distribution = site_distribution(cfn)
     config = distribution["Properties"]["DistributionConfig"]
     assert config["Aliases"] == [CONTEXT["site_domain"]]
     assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
     assert config["ViewerCertificate"]["AcmCertificateArn"] == CONTEXT["site_certificate_arn"]
     assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
-    oac_id, _ = only(cfn, "AWS::CloudFront::OriginAccessControl")
     (origin,) = [o for o in config["Origins"] if o["Id"] == config["DefaultCacheBehavior"]["TargetOriginId"]]
-    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    oac_id = origin["OriginAccessControlId"]["Fn::GetAtt"][0]
+    assert cfn["Resources"][oac_id]["Type"] == "AWS::CloudFront::OriginAccessControl"
     assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
 
 
 def _csp(cfn) -> str:
-    _, policy = only(cfn, "AWS::CloudFront::ResponseHeadersPolicy")
+    _, policy = site_headers_policy(cfn)
     value = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"][
         "ContentSecurityPolicy"]["ContentSecurityPolicy"]
     if isinstance(value, str):
@@ -82,7 +82,7 @@ def _csp(cfn) -> str:
 
 
 def test_site_security_headers(cfn):
-    _, policy = only(cfn, "AWS::CloudFront::ResponseHeadersPolicy")
+    _, policy = site_headers_policy(cfn)
     headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     hsts = headers["StrictTransportSecurity"]
     assert hsts["AccessControlMaxAgeSec"] >= 31536000 and hsts["IncludeSubdomains"] is True

@@ -54,3 +54,32 @@ def test_stack_outputs_site_config_for_config_js(cfn):
     text = json.dumps(site_config)
     # The site reaches the API on its own origin (CloudFront routes /api/*).
     assert '\\"apiUrl\\":\\"/api\\"' in text and "Example Police" in text and "mapCenter" in text
+
+
+def test_the_console_is_published_to_its_own_bucket_with_its_own_config(tmp_path):
+    import boto3
+    from moto import mock_aws
+
+    console = tmp_path / "console"
+    console.mkdir()
+    (console / "index.html").write_text("<!doctype html>")
+    settings = {"apiUrl": "/api", "cognitoEndpoint": "https://cognito-idp.eu-west-2.amazonaws.com", "userPoolClientId": "c"}
+    outputs = {"ConsoleBucketName": "console-bucket", "ConsoleDistributionId": "D2", "ConsoleConfig": json.dumps(settings)}
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-2")
+        s3.create_bucket(Bucket="console-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        cloudfront = FakeCloudFront()
+        publish_site.publish_console(outputs, console, s3, cloudfront)
+        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="console-bucket")["Contents"]}
+        assert keys == {"index.html", "config.js"}
+        config = s3.get_object(Bucket="console-bucket", Key="config.js")["Body"].read().decode()
+        assert json.loads(config.split("window.SIGHTLINE_CONFIG = ", 1)[1].rstrip(";\n")) == settings
+    assert cloudfront.invalidations[0]["DistributionId"] == "D2"
+
+
+def test_stack_outputs_the_consoles_config(cfn):
+    text = json.dumps(cfn["Outputs"]["ConsoleConfig"]["Value"])
+    for key in ("apiUrl", "cognitoEndpoint", "userPoolClientId", "idleMinutes", "categories", "maxRegistrationsPerRequest"):
+        assert key in text, key
+    assert "https://cognito-idp." in text and '\\"apiUrl\\":\\"/api\\"' in text
+    assert {"ConsoleUrl", "ConsoleBucketName", "ConsoleDistributionId"} <= set(cfn["Outputs"])

@@ -11,7 +11,7 @@ from infrastructure.sightline_infra.api import API_GATEWAY_STAGE
 from infrastructure.sightline_infra.security_headers import API_PREFIX
 from local.site_server import serve_static_app
 
-from .conftest import CONTEXT, only, refs
+from .conftest import CONTEXT, only, refs, site_distribution, site_headers_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 # CloudFront's managed policies (ids are fixed by AWS).
@@ -27,7 +27,7 @@ def _text(value) -> str:
 
 def cloudfront_headers(cfn) -> Dict[str, str]:
     """What a browser receives from the deployed policy (tokens shown as {token})."""
-    _, policy = only(cfn, "AWS::CloudFront::ResponseHeadersPolicy")
+    _, policy = site_headers_policy(cfn)
     config = policy["Properties"]["ResponseHeadersPolicyConfig"]
     security = config["SecurityHeadersConfig"]
     hsts = security["StrictTransportSecurity"]
@@ -80,7 +80,7 @@ def test_the_local_server_sends_cloudfronts_headers(cfn):
 
 def test_api_is_routed_on_the_sites_origin(cfn):
     """/api/* goes to API Gateway uncached, with every method, Authorization and the query."""
-    _, distribution = only(cfn, "AWS::CloudFront::Distribution")
+    _, distribution = site_distribution(cfn)
     config = distribution["Properties"]["DistributionConfig"]
     (behaviour,) = config["CacheBehaviors"]
     assert behaviour["PathPattern"] == f"{API_PREFIX}/*"

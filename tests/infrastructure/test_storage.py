@@ -1,7 +1,7 @@
 """The evidence bucket, the site and log buckets, and the queues."""
 from __future__ import annotations
 
-from .conftest import CONTEXT, SITE_ORIGIN, as_list, only, refs, resources, statements
+from .conftest import CONTEXT, SITE_ORIGIN, as_list, only, refs, resources, statements, site_distribution, site_headers_policy
 
 P = CONTEXT["prefix"]
 ALL_BLOCKED = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
@@ -98,7 +98,7 @@ def test_every_queue_has_a_dead_letter_queue_encryption_and_alarms(cfn):
 
 def test_site_bucket_is_readable_only_by_the_distribution(cfn):
     bucket_id, _ = _bucket(cfn, "site")
-    distribution_id, _ = only(cfn, "AWS::CloudFront::Distribution")
+    distribution_id, _ = site_distribution(cfn)
     (policy,) = [p for p in resources(cfn, "AWS::S3::BucketPolicy").values()
                  if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
     allows = [s for s in statements(policy["Properties"]["PolicyDocument"]) if s["Effect"] == "Allow"]
