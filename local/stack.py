@@ -229,7 +229,7 @@ class LocalStack:
         It signs in straight to moto's Cognito API, which answers the browser's CORS preflight
         (checked), as Cognito's does: no proxy for it."""
         from chalicelib.base.config import get_config
-        from chalicelib.investigations.schemas import MAX_REGISTRATIONS_PER_CALL
+        from chalicelib.investigations.schemas import MAX_REGISTRATIONS_PER_CALL, MAX_RESULTS
         from infrastructure.sightline_infra.security_headers import API_PREFIX, console_content_security_policy
         from local.site_server import serve_static_app
 
@@ -245,6 +245,7 @@ class LocalStack:
             "mapZoom": 14,
             "categories": list(get_config().case_categories),
             "maxRegistrationsPerRequest": MAX_REGISTRATIONS_PER_CALL,
+            "maxResults": MAX_RESULTS,
         }
         csp = console_content_security_policy(cognito_endpoint=self.resources["cognito_endpoint"], tile_url=self.args.tile_url)
         self.console = serve_static_app(ROOT / "console", self.host, self.args.console_port, console_config,

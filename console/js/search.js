@@ -125,7 +125,10 @@ export class SearchView {
     if (this.root.querySelector("#filter-towards").checked) filters.towards = true;
     if (held) filters.held_at_incident = true;
     if (value("#filter-premises")) filters.premises = value("#filter-premises");
-    const body = { lat: point.lat, lon: point.lon, radius_m: radius, case_ref: value("#case-ref"), reason: value("#reason") };
+    const body = {
+      lat: point.lat, lon: point.lon, radius_m: radius, case_ref: value("#case-ref"), reason: value("#reason"),
+      limit: settings.maxResults,
+    };
     if (value("#category")) body.category = value("#category");
     if (incidentTime) body.incident_time = incidentTime;
     if (Object.keys(filters).length) body.filters = filters;

@@ -12,6 +12,9 @@ const defaults = {
   mapZoom: 14,
   categories: [],
   maxRegistrationsPerRequest: 100,
+  // A search asks for at most this many registrations, nearest first (the API's maximum): a
+  // 5 km search in a city holds thousands, and the map clusters them.
+  maxResults: 2000,
 };
 
 const given = window.SIGHTLINE_CONFIG || {};

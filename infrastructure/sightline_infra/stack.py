@@ -7,7 +7,7 @@ from aws_cdk import ArnFormat, CfnOutput, Duration, Fn, Stack, Tags
 from constructs import Construct
 
 from chalicelib.base.config import Config as AppConfig
-from chalicelib.investigations.schemas import MAX_REGISTRATIONS_PER_CALL
+from chalicelib.investigations.schemas import MAX_REGISTRATIONS_PER_CALL, MAX_RESULTS
 
 from . import workflow
 from .api import API_DOMAIN, API_GATEWAY_STAGE, ChaliceApi
@@ -242,6 +242,7 @@ class SightlineStack(Stack):
                     "mapZoom": settings.map_zoom,
                     "categories": list(AppConfig.from_environ({}).case_categories),
                     "maxRegistrationsPerRequest": MAX_REGISTRATIONS_PER_CALL,
+                    "maxResults": MAX_RESULTS,
                 }
             ),
         )

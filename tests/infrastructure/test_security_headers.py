@@ -11,7 +11,7 @@ from infrastructure.sightline_infra.api import API_GATEWAY_STAGE
 from infrastructure.sightline_infra.security_headers import API_PREFIX
 from local.site_server import serve_static_app
 
-from .conftest import CONTEXT, only, refs, site_distribution, site_headers_policy
+from .conftest import CONTEXT, refs, site_distribution, site_headers_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 # CloudFront's managed policies (ids are fixed by AWS).

@@ -1,7 +1,7 @@
 """The evidence bucket, the site and log buckets, and the queues."""
 from __future__ import annotations
 
-from .conftest import CONTEXT, SITE_ORIGIN, as_list, only, refs, resources, statements, site_distribution, site_headers_policy
+from .conftest import CONTEXT, SITE_ORIGIN, as_list, only, refs, resources, statements, site_distribution
 
 P = CONTEXT["prefix"]
 ALL_BLOCKED = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
