@@ -48,6 +48,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 _WAIT_FOR_DRAWING = """() => { window.__drawn = new Promise((resolve) => {
   const target = document.querySelector('#results-summary');
   const observer = new MutationObserver(() => {
+    // The summary says "Searching" first; the answer's summary says what was shown.
+    if (!/shown|No registered cameras/.test(target.textContent)) return;
     observer.disconnect();
     // Markers are clustered in chunks after show() returns: drawn is the frame after which
     // the map's markers and lines stopped changing (5 frames and 300 ms without a change).
