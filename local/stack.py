@@ -63,6 +63,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=os.environ.get("SIGHTLINE_TILE_URL", ""),
         help="map tile URL template for the site, e.g. https://tile.example/{z}/{x}/{y}.png",
     )
+    parser.add_argument(
+        "--geocoder-url",
+        default=os.environ.get("SIGHTLINE_GEOCODER_URL", ""),
+        help="the console's address search: a URL with {query} answering Nominatim-style JSON "
+        "(SIGHTLINE_GEOCODER_URL); without one the console hides the address field",
+    )
     return parser.parse_args(argv)
 
 
@@ -240,6 +246,7 @@ class LocalStack:
             "idleMinutes": 15,
             "tileUrl": self.args.tile_url,
             "tileAttribution": os.environ.get("SIGHTLINE_TILE_ATTRIBUTION", ""),
+            "geocoderUrl": self.args.geocoder_url,
             "forceName": self.app_environ()["SIGHTLINE_FORCE_NAME"],
             "mapCenter": [52.4862, -1.8904],
             "mapZoom": 14,
@@ -247,7 +254,8 @@ class LocalStack:
             "maxRegistrationsPerRequest": MAX_REGISTRATIONS_PER_CALL,
             "maxResults": MAX_RESULTS,
         }
-        csp = console_content_security_policy(cognito_endpoint=self.resources["cognito_endpoint"], tile_url=self.args.tile_url)
+        csp = console_content_security_policy(cognito_endpoint=self.resources["cognito_endpoint"], tile_url=self.args.tile_url,
+                                              geocoder_url=self.args.geocoder_url)
         self.console = serve_static_app(ROOT / "console", self.host, self.args.console_port, console_config,
                                         api_url=self.api_url, csp=csp)
 

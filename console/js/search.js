@@ -47,6 +47,7 @@ export class SearchView {
     this.selectAll = root.querySelector("#select-all");
     const category = root.querySelector("#category");
     for (const name of settings.categories) category.append(new Option(name, name));
+    this.#setUpPlaceSearch();
     this.lat.addEventListener("change", () => this.#drawPoint());
     this.lon.addEventListener("change", () => this.#drawPoint());
     this.radius.addEventListener("input", () => this.#drawPoint());
@@ -57,6 +58,68 @@ export class SearchView {
       }
       this.onSelectionChange();
     });
+  }
+
+  /** The address field, shown only when the deployment names a geocoder. */
+  #setUpPlaceSearch() {
+    this.placeQuery = this.root.querySelector("#place-query");
+    this.placeStatus = this.root.querySelector("#place-status");
+    this.placeMatches = this.root.querySelector("#place-matches");
+    this.root.querySelector("#place-search").hidden = !settings.geocoderUrl;
+    if (!settings.geocoderUrl) return;
+    this.root.querySelector("#place-find").addEventListener("click", () => this.#findPlace());
+    this.placeQuery.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter") return;
+      event.preventDefault(); // Enter here finds the place; it does not run the search
+      this.#findPlace();
+    });
+  }
+
+  async #findPlace() {
+    const query = this.placeQuery.value.trim();
+    this.placeMatches.replaceChildren();
+    if (query.length < 3) {
+      this.placeStatus.textContent = "Type at least 3 characters of the address or place.";
+      return;
+    }
+    this.placeStatus.textContent = "Looking for the place…";
+    let found;
+    try {
+      const url = settings.geocoderUrl.replace("{query}", encodeURIComponent(query));
+      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "omit", referrerPolicy: "no-referrer" });
+      if (!response.ok) throw new Error(`geocoder answered ${response.status}`);
+      found = await response.json();
+    } catch {
+      this.placeStatus.textContent = "The address search is not available now: place the pin on the map or type the coordinates.";
+      return;
+    }
+    const matches = (Array.isArray(found) ? found : [])
+      .map((match) => ({ lat: Number(match.lat), lon: Number(match.lon), name: String(match.display_name || match.name || "") }))
+      .filter((match) => Number.isFinite(match.lat) && Number.isFinite(match.lon) && Math.abs(match.lat) <= 90 && Math.abs(match.lon) <= 180)
+      .slice(0, 5);
+    if (!matches.length) {
+      this.placeStatus.textContent = "No place matches that. Try the street and the town, or place the pin on the map.";
+      return;
+    }
+    this.placeStatus.textContent = `${matches.length} ${matches.length === 1 ? "match" : "matches"}: choose one to place the pin.`;
+    this.placeMatches.replaceChildren(
+      ...matches.map((match) => {
+        const item = document.createElement("li");
+        const choose = document.createElement("button");
+        choose.type = "button";
+        choose.className = "button button--secondary";
+        choose.textContent = match.name || `${match.lat.toFixed(5)}, ${match.lon.toFixed(5)}`;
+        choose.addEventListener("click", () => {
+          this.setPoint(match.lat, match.lon);
+          if (this.map) this.map.setView([match.lat, match.lon], Math.max(this.map.getZoom(), 16));
+          this.placeMatches.replaceChildren();
+          this.placeStatus.textContent = `Placed at ${choose.textContent}.`;
+          this.lat.focus();
+        });
+        item.append(choose);
+        return item;
+      }),
+    );
   }
 
   /** Leaflet needs a visible container: called when the view is first shown. */

@@ -15,6 +15,9 @@ const defaults = {
   // A search asks for at most this many registrations, nearest first (the API's maximum): a
   // 5 km search in a city holds thousands, and the map clusters them.
   maxResults: 2000,
+  // A geocoder the force chooses: a URL with {query}, answering a JSON list of
+  // {lat, lon, display_name} (Nominatim's form). Empty: no address field.
+  geocoderUrl: "",
 };
 
 const given = window.SIGHTLINE_CONFIG || {};

@@ -40,7 +40,7 @@ def content_security_policy(*, connect_origins: Sequence[str] = (), tile_url: st
     return "; ".join(directives)
 
 
-def console_content_security_policy(*, cognito_endpoint: str, tile_url: str = "") -> str:
+def console_content_security_policy(*, cognito_endpoint: str, tile_url: str = "", geocoder_url: str = "") -> str:
     """The officers' console: stricter than the site. Nothing but our own origin (pages and
     ``/api``) and the Cognito user pool's API, which the page signs in through; no geolocation
     and no evidence bucket (downloads are links the browser follows, not fetches)."""
@@ -50,7 +50,7 @@ def console_content_security_policy(*, cognito_endpoint: str, tile_url: str = ""
         "script-src 'self'",
         "style-src 'self'",
         f"img-src 'self' data:{' ' + tile_origin if tile_origin else ''}",
-        f"connect-src 'self' {origin_of(cognito_endpoint)}",
+        f"connect-src 'self' {origin_of(cognito_endpoint)}{' ' + origin_of(geocoder_url) if geocoder_url else ''}",
         "font-src 'self'",
         "manifest-src 'self'",
         "object-src 'none'",

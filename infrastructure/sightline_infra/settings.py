@@ -51,6 +51,8 @@ class Settings:
     alert_email: str = ""
     # Map tiles the site shows (https origin, added to the CSP); empty: no tiles.
     tile_url: str = ""
+    # The console's address search (https, with {query}; Nominatim-style JSON); empty: none.
+    geocoder_url: str = ""
     tile_attribution: str = ""
     # Where the site's map opens: "lat,lon" and zoom.
     map_center: str = "52.4862,-1.8904"
@@ -137,6 +139,8 @@ class Settings:
                 raise SettingsError(f"site_domain: not a domain name: {self.site_domain!r}")
             if not self.site_certificate_arn.startswith("arn:aws:acm:us-east-1:"):
                 raise SettingsError("site_certificate_arn: an ACM certificate in us-east-1 is needed with site_domain")
+        if self.geocoder_url and not (self.geocoder_url.startswith("https://") and "{query}" in self.geocoder_url):
+            raise SettingsError("geocoder_url: must be https and hold {query}")
         if self.tile_url and not self.tile_url.startswith("https://"):
             raise SettingsError("tile_url: must be https")
         try:

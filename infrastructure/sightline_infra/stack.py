@@ -92,7 +92,8 @@ class SightlineStack(Stack):
             bucket=console_bucket,
             api_domain=Fn.sub(API_DOMAIN),
             app="console",
-            csp=console_content_security_policy(cognito_endpoint=cognito_endpoint, tile_url=settings.tile_url),
+            csp=console_content_security_policy(cognito_endpoint=cognito_endpoint, tile_url=settings.tile_url,
+                                                geocoder_url=settings.geocoder_url),
             domain=(settings.console_domain, settings.console_certificate_arn) if settings.console_domain else None,
         )
         evidence = EvidenceBucket(self, "Evidence", settings=settings, data_key=data_key, site_origin=site_url,
@@ -243,6 +244,7 @@ class SightlineStack(Stack):
                     "categories": list(AppConfig.from_environ({}).case_categories),
                     "maxRegistrationsPerRequest": MAX_REGISTRATIONS_PER_CALL,
                     "maxResults": MAX_RESULTS,
+                    "geocoderUrl": settings.geocoder_url,
                 }
             ),
         )

@@ -329,3 +329,32 @@ def test_the_console_is_served_with_its_own_csp_and_the_api_on_its_origin(local_
     assert f"connect-src 'self' {local_stack['cognito_endpoint'].rstrip('/')}" in csp
     with urllib.request.urlopen(local_stack["console_url"] + "/api/health", timeout=10) as answer:
         assert answer.status == 200
+
+
+def test_an_address_places_the_incident_through_the_forces_geocoder(page, local_stack):
+    sign_in(page, local_stack)
+    asked = []
+
+    def answer(route):
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", headers={"Access-Control-Allow-Origin": "*"},
+                      body=json.dumps([{"lat": "52.48130", "lon": "-1.89870", "display_name": "10 Colmore Row, Birmingham"}]))
+
+    page.route("https://geocoder.sightline.test/**", answer)
+    page.get_by_label("Address or place").fill("10 Colmore Row")
+    page.get_by_label("Address or place").press("Enter")  # finds the place; does not search
+    page.get_by_role("button", name="10 Colmore Row, Birmingham").click()
+    expect(page.get_by_label("Latitude")).to_have_value("52.481300")
+    expect(page.get_by_label("Longitude")).to_have_value("-1.898700")
+    assert "q=10%20Colmore%20Row" in asked[0]
+    expect(page.locator("#place-status")).to_have_text("Placed at 10 Colmore Row, Birmingham.")
+    no_violations(page, "address search")
+
+    # A geocoder that cannot be reached: plain words, and the pin and coordinates still work
+    page.unroute("https://geocoder.sightline.test/**")
+    page.route("https://geocoder.sightline.test/**", lambda route: route.abort())
+    page.get_by_label("Address or place").fill("Anywhere at all")
+    page.get_by_role("button", name="Find the place").click()
+    expect(page.locator("#place-status")).to_contain_text("not available now")
+    page.get_by_label("Latitude").fill("52.4800")
+    expect(page.get_by_label("Latitude")).to_have_value("52.4800")

@@ -31,3 +31,11 @@ def test_the_console_policy_replaces_the_sites_in_the_same_header_set():
     assert headers["Content-Security-Policy"] == csp
     assert headers["X-Frame-Options"] == "DENY"
     assert set(headers) == set(security_headers())
+
+
+def test_a_geocoder_is_reachable_only_when_the_force_names_one():
+    bare = directives(console_content_security_policy(cognito_endpoint="http://127.0.0.1:5000"))
+    named = directives(console_content_security_policy(
+        cognito_endpoint="http://127.0.0.1:5000", geocoder_url="https://geocode.force.example/search?q={query}"))
+    assert bare["connect-src"] == "'self' http://127.0.0.1:5000"
+    assert named["connect-src"] == "'self' http://127.0.0.1:5000 https://geocode.force.example"
