@@ -117,16 +117,25 @@ def test_officer_signs_in_with_totp_searches_filters_and_asks_three_owners(page,
         assert time.monotonic() < deadline, "the three owners were not emailed"
         time.sleep(0.2)
 
-    # When one owner uploads a file through the emailed link
-    owner = emailed[-1]["To"]
+    # When two owners upload a file through their emailed links, and the third declines
+    owners = [m["To"] for m in emailed[-3:]]
+    for owner in owners[:2]:
+        respond = page.context.new_page()
+        respond.goto(outbox.wait_for_link(owner, "respond.html"))
+        respond.get_by_label("Choose video or photo files").set_input_files(
+            [{"name": "shop-door.mp4", "mimeType": "video/mp4", "buffer": FRONT_DOOR}])
+        respond.get_by_role("button", name="Upload files").click()
+        respond.locator('[data-filename="shop-door.mp4"] [data-upload-status]').get_by_text("Received and checked").wait_for(timeout=30_000)
+        respond.get_by_role("button", name="I've finished uploading").click()
+        respond.get_by_role("heading", name="Thank you").wait_for()
+        respond.close()
     respond = page.context.new_page()
-    respond.goto(outbox.wait_for_link(owner, "respond.html"))
-    respond.get_by_label("Choose video or photo files").set_input_files(
-        [{"name": "shop-door.mp4", "mimeType": "video/mp4", "buffer": FRONT_DOOR}])
-    respond.get_by_role("button", name="Upload files").click()
-    respond.locator('[data-filename="shop-door.mp4"] [data-upload-status]').get_by_text("Received and checked").wait_for(timeout=30_000)
-    respond.get_by_role("button", name="I've finished uploading").click()
-    respond.get_by_role("heading", name="Thank you").wait_for()
+    respond.goto(outbox.wait_for_link(owners[2], "respond.html"))
+    respond.get_by_role("button", name="I have no footage to share").click()
+    respond.get_by_label("Reason (optional)").fill("My camera was off that night")
+    with respond.expect_response("**/api/owner/requests/*/decline") as declined:
+        respond.get_by_role("button", name="Send my answer").click()
+    assert declined.value.status == 200
     respond.close()
 
     # Then My cases shows the case's requests by status, the file with its SHA-256, and downloads it for a reason
@@ -134,10 +143,10 @@ def test_officer_signs_in_with_totp_searches_filters_and_asks_three_owners(page,
     page.get_by_role("button", name="CONSOLE/1/26: Theft offences (open)").click()
     detail = page.locator("#case-detail")
     detail.get_by_text("3 asked:").wait_for()
-    assert "Footage received (1)" in detail.inner_text() and "Waiting for a reply (2)" in detail.inner_text()
+    assert "Footage received (2)" in detail.inner_text() and "Declined (1)" in detail.inner_text()
     no_violations(page, "case")
-    detail.get_by_role("button", name="Show the files for registration").click()
-    files = detail.get_by_role("table")
+    detail.get_by_role("button", name="Show the files for registration").first.click()
+    files = detail.get_by_role("table").first
     files.wait_for()
     assert hashlib.sha256(FRONT_DOOR).hexdigest() in files.inner_text() and "shop-door.mp4" in files.inner_text()
     detail.get_by_label("Reason for downloading shop-door.mp4").fill("Check the shop door camera")
@@ -162,6 +171,19 @@ def test_officer_signs_in_with_totp_searches_filters_and_asks_three_owners(page,
     page.get_by_role("button", name="Sign out").click()
     page.get_by_text("You have signed out.").wait_for()
     assert page.get_by_label("Password", exact=True).is_visible()
+
+    # And the demo supervisor reads the case's audit log and exports it
+    sign_in(page, local_stack, who="demo_supervisor")
+    page.get_by_role("button", name="Audit log").click()
+    page.locator("#view-audit").get_by_label("Case reference").fill("CONSOLE/1/26")
+    page.get_by_role("button", name="Show entries").click()
+    expect(page.locator("#audit-status")).to_contain_text("shown, newest first")
+    logged = page.locator("#audit-rows").inner_text()
+    assert "demo.officer" in logged and "search" in logged.lower()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export these entries as CSV").click()
+    exported = open(download.value.path(), encoding="utf-8").read()
+    assert "CONSOLE/1/26" in exported and "request_footage" in exported and "download_evidence" in exported
 
 
 def test_a_new_officer_sets_a_password_and_enrols_an_authenticator_from_the_qr_page(page, local_stack):
