@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
@@ -297,28 +297,6 @@ class ChaliceApi(Construct):
                 visibility_config=visibility(name),
             )
 
-        # WAF sees the path with the stage on the execute-api host ("/api/registrations") and
-        # without it behind a custom domain ("/registrations"): match both.
-        def paths_starting_with(*paths: str) -> wafv2.CfnWebACL.StatementProperty:
-            return wafv2.CfnWebACL.StatementProperty(
-                or_statement=wafv2.CfnWebACL.OrStatementProperty(
-                    statements=[
-                        wafv2.CfnWebACL.StatementProperty(
-                            byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                                field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
-                                positional_constraint="STARTS_WITH",
-                                search_string=prefix + path,
-                                text_transformations=[
-                                    wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")
-                                ],
-                            )
-                        )
-                        for prefix in ("", f"/{API_GATEWAY_STAGE}")
-                        for path in paths
-                    ]
-                )
-            )
-
         def rate_rule(name: str, priority: int, limit: int, scope: wafv2.CfnWebACL.StatementProperty,
                       via_site: bool) -> wafv2.CfnWebACL.RuleProperty:
             return wafv2.CfnWebACL.RuleProperty(
@@ -441,6 +419,31 @@ class ChaliceApi(Construct):
         return acl
 
 
+def paths_starting_with(*paths: str, transformations: Sequence[str] = ("LOWERCASE",)) -> wafv2.CfnWebACL.StatementProperty:
+    """A request whose path starts with one of ``paths`` (after ``transformations``). WAF sees
+    the path with the stage on the execute-api host ("/api/registrations") and without it behind
+    a custom domain ("/registrations"): both are matched."""
+    return wafv2.CfnWebACL.StatementProperty(
+        or_statement=wafv2.CfnWebACL.OrStatementProperty(
+            statements=[
+                wafv2.CfnWebACL.StatementProperty(
+                    byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                        field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                        positional_constraint="STARTS_WITH",
+                        search_string=prefix + path,
+                        text_transformations=[
+                            wafv2.CfnWebACL.TextTransformationProperty(priority=n, type=kind)
+                            for n, kind in enumerate(transformations)
+                        ],
+                    )
+                )
+                for prefix in ("", f"/{API_GATEWAY_STAGE}")
+                for path in paths
+            ]
+        )
+    )
+
+
 def officer_allow_list(scope: Construct, settings: Settings, priority: int) -> Optional[wafv2.CfnWebACL.RuleProperty]:
     """With ``officer_ip_ranges`` set: one IP set per IP version in ``scope``, and a rule that
     blocks (403) every request to ``/officer/*`` from outside them. None when unset."""
@@ -480,27 +483,8 @@ def officer_allow_list(scope: Construct, settings: Settings, priority: int) -> O
         return edge.both(edge.via_edge() if via_site else edge.not_via_edge(), matched)
 
     # Decoded and normalised first (WAF's NORMALIZE_PATH folds "//" and "/./"), so that an
-    # encoded or doubled path that API Gateway still routes to /officer/* is caught too; with
-    # the stage ("/api/officer/") on the execute-api host and without it on a custom domain.
-    transformations = [
-        wafv2.CfnWebACL.TextTransformationProperty(priority=n, type=kind)
-        for n, kind in enumerate(("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"))
-    ]
-    officer_paths = wafv2.CfnWebACL.StatementProperty(
-        or_statement=wafv2.CfnWebACL.OrStatementProperty(
-            statements=[
-                wafv2.CfnWebACL.StatementProperty(
-                    byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
-                        field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
-                        positional_constraint="STARTS_WITH",
-                        search_string=prefix + OFFICER_PATH,
-                        text_transformations=transformations,
-                    )
-                )
-                for prefix in ("", f"/{API_GATEWAY_STAGE}")
-            ]
-        )
-    )
+    # encoded or doubled path that API Gateway still routes to /officer/* is caught too.
+    officer_paths = paths_starting_with(OFFICER_PATH, transformations=("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE"))
     from_force = wafv2.CfnWebACL.StatementProperty(
         or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=[in_ranges(False), in_ranges(True)])
     )
