@@ -124,7 +124,7 @@ def get(evidence_id: str) -> EvidenceItem:
         raise missing from None
 
 
-def require_clean(item: EvidenceItem, *, s3: Any, config: Config, now: datetime) -> None:
+def require_clean(item: EvidenceItem, *, s3: Any, config: Config) -> None:
     """Return if the item's object was scanned clean; otherwise refuse (Conflict, saying why).
 
     The scanner's verdict is read from the object's tag and a clean one is kept on the item, so

@@ -110,13 +110,17 @@ def parts_problem(parts: List[Dict[str, Any]], size: int, part_size: int) -> Opt
     if numbers != list(range(1, count + 1)):
         missing = sorted(set(range(1, count + 1)) - set(numbers))
         return f"Parts {', '.join(map(str, missing[:5])) or 'beyond the file'} did not arrive as expected. Try uploading the file again."
+    # Every part there and each of its own length: together they are exactly ``size`` bytes.
     for p in parts:
-        expected = min(part_size, size - (p["PartNumber"] - 1) * part_size)
+        expected = part_length(p["PartNumber"], size, part_size)
         if int(p["Size"]) != expected:
             return f"Part {p['PartNumber']} is {p['Size']} bytes, not the {expected} expected. Try uploading the file again."
-    if sum(int(p["Size"]) for p in parts) != size:  # implied by the above; kept as the rule itself
-        return "The parts do not add up to the file's size. Try uploading the file again."
     return None
+
+
+def part_length(number: int, size: int, part_size: int) -> int:
+    """The bytes of part ``number`` (from 1) of a ``size``-byte file cut into ``part_size`` parts."""
+    return min(part_size, size - (number - 1) * part_size)
 
 
 def _start_multipart(s3: Any, config: Config, record: UploadRecord, content_type: str, filename: str,
@@ -144,7 +148,7 @@ def _start_multipart(s3: Any, config: Config, record: UploadRecord, content_type
                 "upload_part",
                 Params={
                     "Bucket": config.evidence_bucket, "Key": record.key, "UploadId": upload["UploadId"],
-                    "PartNumber": number, "ContentLength": min(part_size, size - (number - 1) * part_size),
+                    "PartNumber": number, "ContentLength": part_length(number, size, part_size),
                 },
                 ExpiresIn=ttl,
             ),

@@ -115,7 +115,7 @@ def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, confi
     if item.status != ACCEPTED or request is None:
         raise NotFound("There is no such evidence.")
     cases.readable(request.case_ref, officer, "There is no such evidence.")
-    evidence.require_clean(item, s3=s3, config=config, now=now)
+    evidence.require_clean(item, s3=s3, config=config)
     name = objects.download_name(item.evidence_id, item.content_type)
     audit.record(
         officer, Action.DOWNLOAD_EVIDENCE, case_ref=request.case_ref, reason=data.reason, now=now,

@@ -29,6 +29,7 @@ from chalicelib.base.ids import SEARCH, iso
 from chalicelib.base.officers import Officer
 from chalicelib.base.store import BATCH_GET_KEYS
 from chalicelib.base.validation import parse, parse_time
+from chalicelib.footage import requests
 from chalicelib.investigations import cases
 from chalicelib.investigations.schemas import ReasonQuery, SearchIn
 from chalicelib.investigations.tables import SavedSearch, SearchResultAttribute
@@ -68,7 +69,7 @@ class _Looking:
     lon: float
     incident_time: Optional[datetime]
     filters: Filters
-    default_retention_days: int
+    config: Config
     now: datetime
 
 
@@ -80,7 +81,7 @@ def run_search(payload: Any, officer: Officer, *, config: Config, now: datetime)
         query.case_ref, officer, category=query.category, summary=query.case_summary, config=config, now=now
     )
     incident_time = parse_time(query.incident_time) if query.incident_time else None
-    looking = _Looking(query.lat, query.lon, incident_time, filters, config.default_retention_days, now)
+    looking = _Looking(query.lat, query.lon, incident_time, filters, config, now)
     hits, stats = index.find_within(query.lat, query.lon, query.radius_m)
     shown, total, exact = _nearest_active(hits, query, query.limit, lambda item: _passes(item, looking))
     search_id = SEARCH.random()
@@ -154,7 +155,7 @@ def get_search(
     current = _within(records.read_active(wanted), float(saved.lat), float(saved.lon), float(saved.radius_m))
     filters = _saved_filters(saved, config)
     looking = _Looking(
-        float(saved.lat), float(saved.lon), saved.incident_time, filters, config.default_retention_days, now
+        float(saved.lat), float(saved.lon), saved.incident_time, filters, config, now
     )
     audit.record(
         officer,
@@ -265,8 +266,8 @@ def _is_business(item: Registration) -> bool:
 def _overwritten_at(item: Registration, looking: _Looking) -> Optional[datetime]:
     if looking.incident_time is None:
         return None
-    days = retention_days(item)
-    return looking.incident_time + timedelta(days=looking.default_retention_days if days is None else days)
+    # The owner's retention, or the force's default, as a footage request's deadline counts it.
+    return looking.incident_time + timedelta(days=requests.retention_days(item, looking.config))
 
 
 def _towards(item: Registration, camera: CameraAttribute, looking: _Looking) -> Optional[bool]:

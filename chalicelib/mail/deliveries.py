@@ -109,15 +109,20 @@ def _registration_deleted(message: Dict[str, Any], mailer: Mailer, config: Confi
             {**_common(config), "name": item.name, "postcode": item.address.postcode},
         )
         item.update(actions=[Registration.deletion_notice_sent.set(True)])
-    finish_deletion(registration_id, now)
+    _finish_deletion(registration_id, item, now)
 
 
 def finish_deletion(registration_id: str, now: datetime) -> None:
     """What remains of a deletion once the owner has been told (or could not be, and
     housekeeping gave up waiting): the requests made to them pseudonymised, then the tombstone
     and its claim removed."""
+    _finish_deletion(registration_id, records.find(registration_id), now)
+
+
+def _finish_deletion(registration_id: str, item: Optional[Registration], now: datetime) -> None:
+    """``item``: the tombstone as just read, or None if it is gone (its removal is conditional
+    on its version, so a stale copy removes nothing)."""
     requests.forget_registration(registration_id, now)
-    item = records.find(registration_id)
     if item is not None and item.status == DELETED:
         records.remove(item)
 
