@@ -134,6 +134,18 @@ class Config:
         ),
         _content_types,
     )
+    # Evidence fit for court (issue 12). Exhibit references: ``{initials}`` (of the person who
+    # made the owner's statement) and ``{number}`` (counted per initials within the case).
+    exhibit_pattern: str = setting("SIGHTLINE_EXHIBIT_PATTERN", "{initials}/{number}")
+    # Owners read their recorder's clock as wall-clock time here.
+    force_timezone: str = setting("SIGHTLINE_FORCE_TIMEZONE", "Europe/London")
+    # Evidence is kept while its case is open and this many days after it closes (unless a
+    # supervisor holds the case); then housekeeping deletes it.
+    evidence_retention_days: int = setting("SIGHTLINE_EVIDENCE_RETENTION_DAYS", 2192, int)
+    # Case exports for the force's evidence system: where they are built, and for how long kept.
+    exports_bucket: str = setting("SIGHTLINE_EXPORTS_BUCKET", _prefixed("exports"))
+    exports_queue: str = setting("SIGHTLINE_EXPORTS_QUEUE", _prefixed("exports"))
+    export_ttl_days: int = setting("SIGHTLINE_EXPORT_TTL_DAYS", 14, int)
     # API Gateway gives a request 29 s; a DynamoDB call must give up well before that.
     dynamodb_connect_timeout_s: float = setting("SIGHTLINE_DYNAMODB_CONNECT_TIMEOUT_S", 2.0, float)
     dynamodb_read_timeout_s: float = setting("SIGHTLINE_DYNAMODB_READ_TIMEOUT_S", 5.0, float)

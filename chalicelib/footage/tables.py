@@ -1,7 +1,14 @@
 """The footage tables. Each docstring documents its key shape."""
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.base.store import Table, TableMeta, table
@@ -17,6 +24,12 @@ OPEN = (SENT, UPLOADING)
 # An evidence item's statuses.
 ACCEPTED = "accepted"
 QUARANTINED = "quarantined"
+# Deleted at the end of its retention (the item stays, as the record that it existed).
+DELETED = "deleted"
+
+# How the owner's own SHA-256 of a file (computed in their browser) compared with ours.
+HASH_MATCHED = "matched"
+HASH_MISMATCH = "mismatch"
 
 # What the malware scan said of an evidence item's object (``scan_result``), once it said it.
 SCAN_CLEAN = "clean"
@@ -95,6 +108,11 @@ class FootageRequest(Table):
     officer_told = BooleanAttribute(null=True)
     # When the owner deleted their registration: what identified them here is gone since.
     owner_deleted_at = UTCDateTimeAttribute(null=True)
+    # The owner's statement about the footage (``footage.statements``): kept with the evidence.
+    statement = MapAttribute(null=True)
+    statement_at = UTCDateTimeAttribute(null=True)
+    # Set to False when the owner finishes, to True once their receipt email is queued.
+    receipt_sent = BooleanAttribute(null=True)
 
     by_case = RequestsByCase()
     by_registration = RequestsByRegistration()
@@ -136,6 +154,14 @@ class EvidenceItem(Table):
     problem = UnicodeAttribute(null=True)
     officer_notified = BooleanAttribute(default=False)
     scan_result = UnicodeAttribute(null=True)
+    # The upload it came from (``u…``), its case, and the SHA-256 the owner's browser computed.
+    upload_id = UnicodeAttribute(null=True)
+    case_ref = UnicodeAttribute(null=True)
+    owner_sha256 = UnicodeAttribute(null=True)
+    hash_check = UnicodeAttribute(null=True)
+    # Its exhibit reference within the case (``footage.exhibits``), once assigned.
+    exhibit_ref = UnicodeAttribute(null=True)
+    deleted_at = UTCDateTimeAttribute(null=True)
 
     by_request = EvidenceByRequest()
 
@@ -160,5 +186,54 @@ class UploadRecord(Table):
     size = NumberAttribute()
     part_size = NumberAttribute(null=True)
     s3_upload_id = UnicodeAttribute(null=True)
+    # The SHA-256 the owner's browser computed while sending the file.
+    owner_sha256 = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
+
+
+@table
+class Exhibit(Table):
+    """An exhibit reference taken within a case: the claim that makes it unique.
+
+    PK: ``case_ref``; SK: ``exhibit_ref`` (``JS/1``). Created once (a conditional put) before the
+    evidence item is given the reference, so two items can never share one; a crash between the
+    two is repaired by the next attempt finding the claim that names its item.
+    ``stem``: the reference without its number (what numbers are counted within).
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "exhibits"
+
+    case_ref = UnicodeAttribute(hash_key=True)
+    exhibit_ref = UnicodeAttribute(range_key=True)
+    stem = UnicodeAttribute()
+    number = NumberAttribute()
+    evidence_id = UnicodeAttribute()
+    assigned_at = UTCDateTimeAttribute()
+
+
+@table
+class CustodyEvent(Table):
+    """One event in an exhibit's chain of custody. Append-only: created with a conditional put,
+    never updated or deleted (the functions' IAM grants no UpdateItem or DeleteItem on it).
+
+    PK: ``evidence_id``; SK: ``seq`` (1, 2, …). ``hash`` is the SHA-256 of the event's fields
+    with ``prev_hash``, the previous event's ``hash``: a changed or missing event breaks the
+    chain (``custody.verify``). ``once``: what makes an event happen once (a redelivered message
+    finds it recorded).
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "custody"
+
+    evidence_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    event = UnicodeAttribute()
+    at = UnicodeAttribute()
+    recorded_at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    detail = MapAttribute(default=dict)
+    once = UnicodeAttribute(null=True)
+    prev_hash = UnicodeAttribute()
+    hash = UnicodeAttribute()
