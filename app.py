@@ -17,6 +17,7 @@ from chalice import Chalice, ConvertToMiddleware, CORSConfig, Rate, Response
 from chalicelib.base import clients
 from chalicelib.base.config import get_config
 from chalicelib.base.errors import SightlineError
+from chalicelib.base.ids import iso_ms
 from chalicelib.base.lazy import Lazy
 from chalicelib.base.messages import get_queue
 from chalicelib.base.officers import AUDITOR, OFFICER, SUPERVISOR, Officer, get_authenticator
@@ -60,6 +61,7 @@ searches = _OnFirstUse("chalicelib.investigations.searches")
 cases = _OnFirstUse("chalicelib.investigations.cases")
 footage = _OnFirstUse("chalicelib.investigations.footage")
 audit_log = _OnFirstUse("chalicelib.investigations.audit_log")
+retention = _OnFirstUse("chalicelib.investigations.retention")
 deliveries = _OnFirstUse("chalicelib.mail.deliveries")
 
 # Most requests publish no metric; Powertools warns about each one, which is only noise.
@@ -123,6 +125,12 @@ def health() -> dict:
     return {"status": "ok"} if readiness().ready() else Response(
         body={"error": {"code": "unavailable", "message": "Not ready yet."}}, status_code=503
     )
+
+
+@route("/time", methods=["GET"])
+def server_time() -> Response:
+    """The API's clock, for the owner's clock check (never cached)."""
+    return Response(body={"now": iso_ms(_now())}, headers={"Cache-Control": "no-store"})
 
 
 @route("/registrations", methods=["POST"])
@@ -227,12 +235,12 @@ def open_case() -> Response:
 
 @route("/officer/cases", methods=["GET"])
 def list_my_cases() -> dict:
-    return cases.mine(_officer(OFFICER, SUPERVISOR), _now())
+    return cases.mine(_officer(OFFICER, SUPERVISOR), get_config(), _now())
 
 
 @route("/officer/cases/{case_id}", methods=["GET"])
 def get_case(case_id: str) -> dict:
-    return cases.detail(case_id, _officer(OFFICER, SUPERVISOR), _now())
+    return cases.detail(case_id, _officer(OFFICER, SUPERVISOR), get_config(), _now())
 
 
 @route("/officer/cases/{case_id}", methods=["PATCH"])
@@ -247,7 +255,7 @@ def add_team_member(case_id: str) -> dict:
 
 @route("/officer/cases/{case_id}/team/{username}", methods=["DELETE"])
 def remove_team_member(case_id: str, username: str) -> dict:
-    return cases.remove_member(case_id, username, _officer(OFFICER, SUPERVISOR), now=_now())
+    return cases.remove_member(case_id, username, _officer(OFFICER, SUPERVISOR), config=get_config(), now=_now())
 
 
 # --- Footage requests -----------------------------------------------------------------------
@@ -278,10 +286,21 @@ def download_evidence(evidence_id: str) -> dict:
     return footage.download(evidence_id, _body(), officer, s3=clients.client("s3"), config=get_config(), now=_now())
 
 
+@route("/officer/evidence/{evidence_id}/custody", methods=["GET"])
+def get_custody_log(evidence_id: str) -> dict:
+    return footage.custody_log(evidence_id, _officer(OFFICER, SUPERVISOR), _now())
+
+
 @route("/owner/requests/{request_id}", methods=["GET"])
 def get_owner_request(request_id: str) -> dict:
     now = _now()
     return owners.request_page(_request(request_id, now), get_config(), now)
+
+
+@route("/owner/requests/{request_id}/statement", methods=["PUT"])
+def save_owner_statement(request_id: str) -> dict:
+    now = _now()
+    return owners.save_statement(_request(request_id, now), _body(), config=get_config(), now=now)
 
 
 @route("/owner/requests/{request_id}/uploads", methods=["POST"])
@@ -294,7 +313,7 @@ def start_owner_upload(request_id: str) -> Response:
 @route("/owner/requests/{request_id}/uploads/{upload_id}/complete", methods=["POST"])
 def complete_owner_upload(request_id: str, upload_id: str) -> dict:
     now = _now()
-    return uploads.complete_multipart(_request(request_id, now), upload_id, s3=clients.client("s3"), config=get_config(), now=now)
+    return uploads.finish_upload(_request(request_id, now), upload_id, _body(), s3=clients.client("s3"), config=get_config(), now=now)
 
 
 @route("/owner/requests/{request_id}/complete", methods=["POST"])
@@ -330,6 +349,14 @@ def run_housekeeping(event: Any) -> dict:
     purged = housekeeping.run(_now(), get_queue(), get_config())
     logger.info("housekeeping done", extra=purged)
     return purged
+
+
+# Its own function: the only role that may lift a legal hold or delete an evidence version.
+@app.schedule(Rate(1, unit=Rate.DAYS), name="evidence_retention")
+def run_evidence_retention(event: Any) -> dict:
+    swept = retention.sweep(_now(), get_config())
+    logger.info("evidence retention done", extra=swept)
+    return swept
 
 
 # ---------------------------------------------------------------------------------------------

@@ -252,3 +252,37 @@ def post_json(client, path: str, body, headers=None):
         headers={"Content-Type": "application/json", **(headers or {})},
         body=json.dumps(body),
     )
+
+
+def statement_body(observed_at: str, recorder_shows: str, **overrides) -> dict:
+    """An owner's statement about their footage, with a clock check (see footage.statements)."""
+    body = {
+        "name": "Jane Smith",
+        "operator": "me",
+        "system": "Hikvision DS-7604NI",
+        "cameras": [1],
+        "source": "recorder_export",
+        "gaps_or_edits": False,
+        "clock": {"checked": True, "recorder_shows": recorder_shows, "observed_at": observed_at, "uncertainty_ms": 120},
+        "witness_statement": "yes",
+        "declaration": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def give_statement(client, request_id: str, headers: dict, fast_by_s: int = 18, **overrides):
+    """Save a statement whose recorder clock is ``fast_by_s`` seconds fast (now, in London)."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    observed = datetime.now(timezone.utc).replace(microsecond=0)
+    shown = (observed + timedelta(seconds=fast_by_s)).astimezone(ZoneInfo("Europe/London"))
+    body = statement_body(observed.isoformat().replace("+00:00", "Z"), shown.strftime("%Y-%m-%dT%H:%M:%S"), **overrides)
+    response = client.http.put(
+        f"/owner/requests/{request_id}/statement",
+        headers={"Content-Type": "application/json", **headers},
+        body=json.dumps(body),
+    )
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)

@@ -71,6 +71,7 @@ class Action(str, Enum):
     LIST_REQUESTS = "list_requests"
     VIEW_REQUEST = "view_request"
     DOWNLOAD_EVIDENCE = "download_evidence"
+    VIEW_CUSTODY = "view_custody"
     OPEN_CASE = "open_case"
     LIST_CASES = "list_cases"
     VIEW_CASE = "view_case"

@@ -52,6 +52,11 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def iso_ms(moment: datetime) -> str:
+    """A UTC time to the millisecond (the clock the owner's page corrects its own by)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def iso_micro(moment: datetime) -> str:
     """A UTC time to the microsecond (sort keys: they order by time as text)."""
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")

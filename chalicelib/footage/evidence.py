@@ -25,9 +25,11 @@ from chalicelib.base.ids import EVIDENCE, evidence_id_for
 from chalicelib.base.messages import Notify
 from chalicelib.base.store import put_once
 from chalicelib.base.validation import parse_time
-from chalicelib.footage import objects, requests
+from chalicelib.footage import custody, exhibits, objects, requests, statements
 from chalicelib.footage.tables import (
     ACCEPTED,
+    HASH_MATCHED,
+    HASH_MISMATCH,
     DECLINED,
     OPEN,
     QUARANTINED,
@@ -42,6 +44,10 @@ CHUNK_BYTES = 1024 * 1024
 HEAD_BYTES = 64
 
 QUARANTINE_TAG = "sightline-quarantine"
+HASH_PROBLEM = (
+    "The file that arrived is not exactly the file your browser sent (their SHA-256 fingerprints "
+    "differ): it may have been damaged on the way. Please upload it again."
+)
 # The tag GuardDuty Malware Protection for S3 puts on each object it scanned, and its values.
 SCAN_TAG = "GuardDutyMalwareScanStatus"
 NO_THREATS_FOUND = "NO_THREATS_FOUND"
@@ -103,13 +109,40 @@ def ingest_record(record: Dict[str, Any], *, s3: Any, config: Config, notify: No
         item = EvidenceItem.get(evidence_id, consistent_read=True)
     except EvidenceItem.DoesNotExist:
         item = _verify_and_record(evidence_id, bucket, key, record, s3=s3, config=config, now=now)
-    # Holds and tags are idempotent: setting them again repairs a crash right after the record.
+    # Holds and tags are idempotent: setting them again repairs a crash right after the record;
+    # so are the custody events (each recorded once) and the exhibit reference.
     _mark_object(s3, _object_args(bucket, key, record), item.status)
+    _log_arrival(item, _created_at(record, now), now)
     if item.status == ACCEPTED:
-        requests.mark_uploading(item.request_id, now)
+        request = requests.mark_uploading(item.request_id, now)
+        statement = statements.view(request.statement) if request is not None else None
+        if statement:
+            exhibits.assign(item, statement.get("name"), config=config, now=now)
         if not item.officer_notified:
             notify({"type": "footage_received", "evidence_id": evidence_id})
             item.update(actions=[EvidenceItem.officer_notified.set(True)])
+        if request is not None and request.status == RESPONDED and not item.receipted:
+            # The owner finished before this file was checked: its receipt follows on its own.
+            notify({"type": "receipt", "request_id": item.request_id, "evidence_ids": [evidence_id]})
+    return item
+
+
+def note_owner_hash(item: EvidenceItem, owner_sha256: str, *, s3: Any, config: Config, now: datetime) -> EvidenceItem:
+    """The owner's browser's SHA-256 of a file that was ingested before it arrived: compared
+    now; a mismatch quarantines the file (its object stays, tagged, for review)."""
+    if item.owner_sha256:
+        return item
+    matched = owner_sha256 == item.sha256
+    actions = [EvidenceItem.owner_sha256.set(owner_sha256), EvidenceItem.hash_check.set(HASH_MATCHED if matched else HASH_MISMATCH)]
+    if not matched and item.status == ACCEPTED:
+        actions += [EvidenceItem.status.set(QUARANTINED), EvidenceItem.problem.set(HASH_PROBLEM)]
+    item.update(actions=actions, condition=EvidenceItem.owner_sha256.does_not_exist())
+    if not matched:
+        _mark_object(s3, _item_args(config, item), QUARANTINED)
+    _log_owner_hash(item, now)
+    if not matched:
+        custody.record(item.evidence_id, custody.QUARANTINED, at=now, actor=custody.SIGHTLINE, now=now,
+                       detail={"problem": HASH_PROBLEM}, once="quarantined")
     return item
 
 
@@ -124,7 +157,7 @@ def get(evidence_id: str) -> EvidenceItem:
         raise missing from None
 
 
-def require_clean(item: EvidenceItem, *, s3: Any, config: Config) -> None:
+def require_clean(item: EvidenceItem, *, s3: Any, config: Config, now: datetime) -> None:
     """Return if the item's object was scanned clean; otherwise refuse (Conflict, saying why).
 
     The scanner's verdict is read from the object's tag and a clean one is kept on the item, so
@@ -133,6 +166,9 @@ def require_clean(item: EvidenceItem, *, s3: Any, config: Config) -> None:
     if item.scan_result == SCAN_CLEAN:
         return
     verdict = _tags(s3, _item_args(config, item)).get(SCAN_TAG)
+    if verdict in (NO_THREATS_FOUND, THREATS_FOUND):
+        custody.record(item.evidence_id, custody.SCANNED, at=now, actor=custody.MALWARE_SCAN, now=now,
+                       detail={"result": verdict}, once="scanned")
     if verdict == NO_THREATS_FOUND:
         item.update(actions=[EvidenceItem.scan_result.set(SCAN_CLEAN)])
         return
@@ -145,6 +181,8 @@ def require_clean(item: EvidenceItem, *, s3: Any, config: Config) -> None:
             ],
             condition=EvidenceItem.status == ACCEPTED,
         )
+        custody.record(item.evidence_id, custody.QUARANTINED, at=now, actor=custody.SIGHTLINE, now=now,
+                       detail={"problem": "The malware scan found a threat in this file."}, once="quarantined")
         raise Conflict("The malware scan found a threat in this file: it will not be released.",
                        {"evidence_id": "Quarantined by the malware scan."})
     if verdict is None:
@@ -185,13 +223,16 @@ def type_problem(content_type: str, head: bytes, config: Config) -> Optional[str
 
 def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> EvidenceItem:
     parts = objects.parse_key(key)
-    version_id = record["s3"]["object"].get("versionId")
     obj = s3.get_object(**_object_args(bucket, key, record))
+    # S3's events name the version; where one does not (the local emulator), the version read.
+    version_id = record["s3"]["object"].get("versionId") or obj.get("VersionId")
     content_type = (obj.get("ContentType") or "application/octet-stream").split(";", 1)[0].strip().lower()
     digest, size, head = sha256_of(obj["Body"])
     filename = unquote((obj.get("Metadata") or {}).get("original-filename") or parts.get("filename") or key.rsplit("/", 1)[-1])
     request = requests.find(parts["request_id"]) if parts else None
-    declared = _declared_size(parts)
+    upload = _upload_of(parts)
+    declared = int(upload.size) if upload is not None else None
+    owner_sha256 = upload.owner_sha256 if upload is not None else None
     problem = None
     if request is None:
         problem = "This file does not belong to any request."
@@ -205,6 +246,8 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
         problem = "This file is larger than Sightline accepts."
     else:
         problem = type_problem(content_type, head, config)
+    if problem is None and owner_sha256 and owner_sha256 != digest:
+        problem = HASH_PROBLEM
     status = QUARANTINED if problem else ACCEPTED
     item = EvidenceItem(
         evidence_id,
@@ -219,6 +262,10 @@ def _verify_and_record(evidence_id, bucket, key, record, *, s3, config, now) -> 
         status=status,
         problem=problem,
         officer_notified=False,
+        upload_id=parts.get("upload_id"),
+        case_ref=request.case_ref if request is not None else None,
+        owner_sha256=owner_sha256,
+        hash_check=(HASH_MATCHED if owner_sha256 == digest else HASH_MISMATCH) if owner_sha256 else None,
     )
     put_once(item, EvidenceItem.evidence_id)  # a concurrent delivery may have won
     return item
@@ -241,14 +288,48 @@ def _closed_at(request: FootageRequest) -> datetime:
     return request.deadline
 
 
-def _declared_size(parts: Dict[str, str]) -> Optional[int]:
-    """The size the owner declared for this object's upload, if its record is still kept."""
+def _upload_of(parts: Dict[str, str]) -> Optional[UploadRecord]:
+    """The upload this object's key names, if its record is still kept (what the owner
+    declared: the size, and the SHA-256 their browser computed)."""
     if not parts:
         return None
     try:
-        return int(UploadRecord.get(parts["upload_id"], consistent_read=True).size)
+        return UploadRecord.get(parts["upload_id"], consistent_read=True)
     except UploadRecord.DoesNotExist:
         return None
+
+
+def _log_arrival(item: EvidenceItem, finished_at: datetime, now: datetime) -> None:
+    """The custody log's first events, each recorded once (a redelivered event repeats none)."""
+    upload = _upload_of({"upload_id": item.upload_id}) if item.upload_id else None
+    if upload is not None:
+        custody.record(item.evidence_id, custody.UPLOAD_STARTED, at=upload.created_at, actor=custody.OWNER, now=now,
+                       detail={"upload_id": item.upload_id, "declared_size": int(upload.size), "method": upload.method},
+                       once="upload_started")
+    custody.record(item.evidence_id, custody.UPLOAD_FINISHED, at=finished_at, actor=custody.OWNER, now=now,
+                   detail={"key": item.key, "version_id": item.version_id}, once="upload_finished")
+    custody.record(item.evidence_id, custody.HASHED, at=item.uploaded_at, actor=custody.SIGHTLINE, now=now,
+                   detail={"sha256": item.sha256, "size": int(item.size)}, once="hashed")
+    if item.status == ACCEPTED or item.problem == HASH_PROBLEM:
+        custody.record(item.evidence_id, custody.TYPE_VERIFIED, at=item.uploaded_at, actor=custody.SIGHTLINE, now=now,
+                       detail={"content_type": item.content_type}, once="type_verified")
+    if item.owner_sha256:
+        _log_owner_hash(item, now)
+    if item.status == ACCEPTED:
+        custody.record(item.evidence_id, custody.ACCEPTED, at=item.uploaded_at, actor=custody.SIGHTLINE, now=now,
+                       detail={"legal_hold": "ON"}, once="accepted")
+    else:
+        custody.record(item.evidence_id, custody.QUARANTINED, at=item.uploaded_at, actor=custody.SIGHTLINE, now=now,
+                       detail={"problem": item.problem}, once="quarantined")
+
+
+def _log_owner_hash(item: EvidenceItem, now: datetime) -> None:
+    matched = item.hash_check == HASH_MATCHED
+    custody.record(
+        item.evidence_id, custody.OWNER_HASH_MATCHED if matched else custody.OWNER_HASH_MISMATCH,
+        at=now, actor=custody.SIGHTLINE, now=now,
+        detail={"owner_sha256": item.owner_sha256, "sha256": item.sha256}, once="owner_hash",
+    )
 
 
 def _item_args(config: Config, item: EvidenceItem) -> Dict[str, str]:

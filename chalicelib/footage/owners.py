@@ -10,13 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Dict, List, Optional
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.base import tokens
 from chalicelib.base.config import Config
 from chalicelib.base.errors import Conflict, Gone, NotFound, Unauthorized
-from chalicelib.base.ids import iso
+from chalicelib.base.ids import iso, iso_ms
+from chalicelib.base.store import condition_failed
 from chalicelib.base.messages import Notify
 from chalicelib.base.validation import TokenIn, parse
-from chalicelib.footage import requests
+from chalicelib.footage import exhibits, requests, statements
 from chalicelib.footage.requests import Timer
 from chalicelib.footage.schemas import CompleteIn, DeclineIn
 from chalicelib.footage.tables import DECLINED, EXPIRED, OPEN, RESPONDED, FootageRequest
@@ -70,6 +73,7 @@ def check_session_open(request_id: str, now: datetime) -> FootageRequest:
 def request_page(request_id: str, config: Config, now: datetime) -> Dict[str, Any]:
     """What the owner's page shows of the request and of what they have uploaded."""
     item = check_session_open(request_id, now)
+    registration = records.find(item.registration_id)
     return {
         "request_id": item.request_id,
         "status": requests.effective_status(item, now),
@@ -80,7 +84,35 @@ def request_page(request_id: str, config: Config, now: datetime) -> Dict[str, An
         "max_file_bytes": config.max_multipart_bytes,
         "allowed_content_types": list(config.allowed_content_types),
         "uploads": [requests.evidence_view(e) for e in requests.evidence_of(request_id)],
+        "server_time": iso_ms(now),
+        "force_timezone": config.force_timezone,
+        "cameras": statements.cameras_of(registration),
+        "statement": statements.view(item.statement),
+        "declaration_text": statements.DECLARATION_TEXT,
+        "receipt_sent": bool(item.receipt_sent),
     }
+
+
+def save_statement(request_id: str, payload: Any, *, config: Config, now: datetime) -> Dict[str, Any]:
+    """The owner's statement, kept with the request (replacing an earlier one while it is open);
+    files accepted before it are given their exhibit references now."""
+    item = open_for_upload(request_id, now)
+    registration = records.find(item.registration_id)
+    stored = statements.build(payload, camera_count=len(statements.cameras_of(registration)), config=config, now=now)
+    try:
+        item.update(
+            actions=[FootageRequest.statement.set(stored), FootageRequest.statement_at.set(now),
+                     FootageRequest.updated_at.set(now)],
+            condition=FootageRequest.status.is_in(*OPEN),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        open_for_upload(request_id, now)  # closed meanwhile: say how
+        raise
+    for evidence_item in requests.evidence_of(request_id):
+        exhibits.assign(evidence_item, stored["name"], config=config, now=now)
+    return statements.view(stored)
 
 
 def open_for_upload(request_id: str, now: datetime, item: Optional[FootageRequest] = None) -> FootageRequest:
@@ -103,10 +135,23 @@ def complete(request_id: str, payload: Any, *, notify: Notify, timer: Timer, now
         item = open_for_upload(request_id, now, item)
         if not item.uploads_started and not requests.evidence_of(request_id):
             raise Conflict("Upload at least one file, or tell us you have no footage.")
+        if item.statement is None:
+            raise Conflict("Fill in 'About your footage' and save it before you finish.",
+                           {"statement": "Tell us about your footage and check your recorder's clock first."})
         requests.answer(item, RESPONDED, now)
     timer.answered(item)
     requests.tell_officer(item, notify)
+    _send_receipt(item, notify)
     return {"status": RESPONDED}
+
+
+def _send_receipt(item: FootageRequest, notify: Notify) -> None:
+    """The owner's emailed receipt of every accepted file, queued once (a file checked after
+    this gets its own, from the ingest)."""
+    if item.receipt_sent:
+        return
+    notify({"type": "receipt", "request_id": item.request_id})
+    item.update(actions=[FootageRequest.receipt_sent.set(True)])
 
 
 def decline(request_id: str, payload: Any, *, notify: Notify, timer: Timer, now: datetime) -> Dict[str, str]:
@@ -177,6 +222,7 @@ def _requests_made_to(registration_ids: List[str]) -> List[Dict[str, Any]]:
             "deadline": iso(item.deadline),
             "answered_at": iso(item.answered_at) if item.answered_at else None,
             "decline_reason": item.decline_reason,
+            "statement": statements.view(item.statement),
             "uploads": [requests.evidence_view(e) for e in requests.evidence_of(item.request_id)],
         }
         for registration_id in registration_ids

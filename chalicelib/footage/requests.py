@@ -19,6 +19,7 @@ from chalicelib.base.ids import FOOTAGE_REQUEST, iso
 from chalicelib.base.messages import Notify
 from chalicelib.base.officers import Officer
 from chalicelib.base.store import condition_failed, put_once
+from chalicelib.footage import statements
 from chalicelib.footage.tables import (
     ACCEPTED,
     DECLINED,
@@ -171,15 +172,21 @@ def expire(request_id: str, now: datetime) -> bool:
     return True
 
 
-def mark_uploading(request_id: str, now: datetime) -> None:
+def mark_uploading(request_id: str, now: datetime) -> Optional[FootageRequest]:
+    """The first accepted file moves a request from ``sent`` to ``uploading``; the request."""
+    item = find(request_id)
+    if item is None or item.status != SENT:
+        return item
     try:
-        FootageRequest(request_id).update(
+        item.update(
             actions=[FootageRequest.status.set(UPLOADING), FootageRequest.updated_at.set(now)],
             condition=FootageRequest.status == SENT,
         )
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
+        item.refresh(consistent_read=True)
+    return item
 
 
 def expire_overdue(now: datetime, notify: Notify) -> int:
@@ -270,6 +277,10 @@ def officer_view(item: FootageRequest, evidence: Optional[List[EvidenceItem]] = 
         "created_at": iso(item.created_at),
         "answered_at": iso(item.answered_at) if item.answered_at else None,
         "decline_reason": item.decline_reason,
+        "statement": statements.view(item.statement),
+        # Declined, expired or "nothing recorded": kept on the case as relevant unused material.
+        "unused_material": item.status in (DECLINED, EXPIRED),
+        "owner_deleted": item.owner_deleted_at is not None,
     }
     if evidence is not None:
         view["evidence_count"] = sum(1 for e in evidence if e.status == ACCEPTED)
@@ -287,4 +298,7 @@ def evidence_view(item: EvidenceItem) -> Dict[str, Any]:
         "uploaded_at": iso(item.uploaded_at),
         "status": item.status,
         "problem": item.problem,
+        "exhibit_ref": item.exhibit_ref,
+        "owner_sha256": item.owner_sha256,
+        "hash_check": item.hash_check,
     }

@@ -161,6 +161,8 @@ class EvidenceItem(Table):
     hash_check = UnicodeAttribute(null=True)
     # Its exhibit reference within the case (``footage.exhibits``), once assigned.
     exhibit_ref = UnicodeAttribute(null=True)
+    # Whether the owner has been emailed a receipt naming it.
+    receipted = BooleanAttribute(null=True)
     deleted_at = UTCDateTimeAttribute(null=True)
 
     by_request = EvidenceByRequest()

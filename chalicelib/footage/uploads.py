@@ -22,9 +22,9 @@ from chalicelib.base.errors import Conflict, NotFound, PayloadTooLarge, Validati
 from chalicelib.base.ids import UPLOAD, iso
 from chalicelib.base.store import condition_failed
 from chalicelib.base.validation import parse
-from chalicelib.footage import objects, owners
-from chalicelib.footage.schemas import UploadIn
-from chalicelib.footage.tables import OPEN, FootageRequest, UploadRecord
+from chalicelib.footage import evidence, objects, owners
+from chalicelib.footage.schemas import UploadDoneIn, UploadIn
+from chalicelib.footage.tables import OPEN, EvidenceItem, FootageRequest, UploadRecord
 
 S3_MAX_PARTS = 10_000
 S3_MIN_PART_BYTES = 5 * 1024 * 1024
@@ -70,16 +70,52 @@ def start_upload(request_id: str, payload: Any, *, s3: Any, config: Config, now:
     else:
         answer = _start_multipart(s3, config, record, content_type, data.filename, now)
     record.save()
-    return {"upload_id": upload_id, "key": key, "expires_at": iso(expires_at), **answer}
+    return {
+        "upload_id": upload_id, "key": key, "expires_at": iso(expires_at),
+        # Where the page says the file is sent, with the SHA-256 it computed while sending it.
+        "complete_url_path": f"/owner/requests/{request_id}/uploads/{upload_id}/complete",
+        **answer,
+    }
 
 
-def complete_multipart(request_id: str, upload_id: str, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
-    """Finish a multipart upload once its parts are exactly the file declared; the parts are
-    listed here (browsers cannot read S3's ETags)."""
+def finish_upload(request_id: str, upload_id: str, payload: Any, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:
+    """The owner's browser has sent the file: keep the SHA-256 it computed (compared with ours
+    when the file is ingested, or now if it already was) and, for a multipart upload, finish it."""
+    data = parse(UploadDoneIn, payload or {})
     owners.open_for_upload(request_id, now)
     record = _find_record(request_id, upload_id, now)
-    if record is None or record.method != "multipart":
+    if record is None:
         raise NotFound("There is no such upload in progress.")
+    if data.sha256:
+        _keep_owner_hash(record, data.sha256, s3=s3, config=config, now=now)
+    if record.method == "multipart":
+        return complete_multipart(record, s3=s3, config=config)
+    return {"status": "recorded", "key": record.key}
+
+
+def _keep_owner_hash(record: UploadRecord, sha256: str, *, s3: Any, config: Config, now: datetime) -> None:
+    """Kept once: a file's fingerprint cannot be changed after it was given."""
+    if record.owner_sha256 and record.owner_sha256 != sha256:
+        raise Conflict("This file's fingerprint was already given and differs. Upload the file again.",
+                       {"sha256": "A different SHA-256 was given for this upload before."})
+    if not record.owner_sha256:
+        try:
+            record.update(actions=[UploadRecord.owner_sha256.set(sha256)], condition=UploadRecord.owner_sha256.does_not_exist())
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+            record.refresh(consistent_read=True)
+            if record.owner_sha256 != sha256:
+                raise Conflict("This file's fingerprint was already given and differs. Upload the file again.",
+                               {"sha256": "A different SHA-256 was given for this upload before."}) from None
+    # A small file's POST may have been ingested before its fingerprint arrived.
+    for item in EvidenceItem.by_request.query(record.request_id, filter_condition=EvidenceItem.upload_id == record.upload_id):
+        evidence.note_owner_hash(item, sha256, s3=s3, config=config, now=now)
+
+
+def complete_multipart(record: UploadRecord, *, s3: Any, config: Config) -> Dict[str, Any]:
+    """Finish a multipart upload once its parts are exactly the file declared; the parts are
+    listed here (browsers cannot read S3's ETags)."""
     parts: List[Dict[str, Any]] = []
     try:
         for page in s3.get_paginator("list_parts").paginate(
@@ -155,12 +191,7 @@ def _start_multipart(s3: Any, config: Config, record: UploadRecord, content_type
         }
         for number in range(1, count + 1)
     ]
-    return {
-        "method": "multipart",
-        "part_size": part_size,
-        "parts": parts,
-        "complete_url_path": f"/owner/requests/{record.request_id}/uploads/{record.upload_id}/complete",
-    }
+    return {"method": "multipart", "part_size": part_size, "parts": parts}
 
 
 def _spend_quota(item: FootageRequest, size: int, config: Config, now: datetime) -> None:

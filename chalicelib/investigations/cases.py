@@ -24,6 +24,7 @@ from chalicelib.base.store import condition_failed, put_once
 from chalicelib.base.validation import parse
 from chalicelib.footage import requests
 from chalicelib.footage.tables import ACCEPTED, EvidenceItem, FootageRequest
+from chalicelib.investigations import retention
 from chalicelib.investigations.schemas import CaseIn, CasePatch, TeamMemberIn
 from chalicelib.investigations.tables import CLOSED, OPEN, Case, CaseMembership
 
@@ -81,20 +82,20 @@ def open_case(payload: Any, officer: Officer, *, config: Config, now: datetime) 
         raise Conflict("This case already exists. Ask its officer in charge to add you to the team.",
                        {"case_ref": "A case with this reference exists."})
     case = _create(data.case_ref, data.category, data.summary, officer, config, now)
-    return view(case)
+    return view(case, config)
 
 
-def mine(officer: Officer, now: datetime) -> Dict[str, Any]:
+def mine(officer: Officer, config: Config, now: datetime) -> Dict[str, Any]:
     """The cases the officer is on, newest first (supervisors: those they are on too)."""
     ids = [m.case_id for m in CaseMembership.query(officer.username)]
     cases = [c for c in Case.batch_get(ids) if officer.username in (c.team or set())] if ids else []
     cases.sort(key=lambda c: c.created_at, reverse=True)
     audit.record(officer, Action.LIST_CASES, case_ref="-", reason="my cases", now=now,
                  detail={"case_ids": [c.case_id for c in cases]})
-    return {"cases": [view(c) for c in cases]}
+    return {"cases": [view(c, config) for c in cases]}
 
 
-def detail(case_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
+def detail(case_id: str, officer: Officer, config: Config, now: datetime) -> Dict[str, Any]:
     """The case with its team and its footage requests by status, each with its evidence count."""
     case = _get(case_id, officer)
     made, evidence = audited_requests(case, officer, Action.VIEW_CASE, now)
@@ -102,7 +103,7 @@ def detail(case_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
     for item in made:
         by_status.setdefault(item.status, []).append(requests.officer_view(item, evidence[item.request_id]))
     return {
-        **view(case),
+        **view(case, config),
         "requests_by_status": by_status,
         "evidence_count": sum(1 for items in evidence.values() for e in items if e.status == ACCEPTED),
     }
@@ -128,17 +129,25 @@ def change(case_id: str, payload: Any, officer: Officer, *, config: Config, now:
     if not patch.model_fields_set:
         raise ValidationError("Send at least one field to change.")
     case = _managed(case_id, officer)
+    if patch.hold is not None and not officer.supervises:
+        raise Forbidden("Only a supervisor can hold a case's evidence indefinitely.", {"hold": "Supervisors only."})
     actions = [Case.updated_at.set(now)]
     if patch.category is not None:
         actions.append(Case.category.set(_category(patch.category, config)))
     if "summary" in patch.model_fields_set:
         actions.append(Case.summary.set(patch.summary) if patch.summary else Case.summary.remove())
-    if patch.status is not None:
+    if patch.status is not None and patch.status != case.status:
         actions.append(Case.status.set(patch.status))
+        actions.append(Case.closed_at.set(now) if patch.status == CLOSED else Case.closed_at.remove())
+    if patch.hold is not None and patch.hold != bool(case.hold):
+        actions.append(Case.hold.set(patch.hold))
+    retention_before = retention.kept_words(case, config)
     _update(case, actions)
     audit.record(officer, Action.CHANGE_CASE, case_ref=case.case_ref, reason="case changed", now=now,
                  detail={"changes": patch.model_dump(exclude_unset=True)})
-    return view(case)
+    if retention.kept_words(case, config) != retention_before:
+        retention.log_change(case, officer.username, config, now)
+    return view(case, config)
 
 
 def add_member(case_id: str, payload: Any, officer: Officer, *, config: Config, now: datetime) -> Dict[str, Any]:
@@ -151,10 +160,10 @@ def add_member(case_id: str, payload: Any, officer: Officer, *, config: Config, 
     _update(case, [Case.team.add({username}), Case.updated_at.set(now)])
     audit.record(officer, Action.ADD_TEAM_MEMBER, case_ref=case.case_ref, reason="team changed", now=now,
                  detail={"username": username})
-    return view(case)
+    return view(case, config)
 
 
-def remove_member(case_id: str, username: str, officer: Officer, *, now: datetime) -> Dict[str, Any]:
+def remove_member(case_id: str, username: str, officer: Officer, *, config: Config, now: datetime) -> Dict[str, Any]:
     case = _managed(case_id, officer)
     if username == case.officer_in_charge:
         raise Conflict("The officer in charge stays on the team.")
@@ -164,11 +173,16 @@ def remove_member(case_id: str, username: str, officer: Officer, *, now: datetim
     CaseMembership(username, case.case_id).delete()
     audit.record(officer, Action.REMOVE_TEAM_MEMBER, case_ref=case.case_ref, reason="team changed", now=now,
                  detail={"username": username})
-    return view(case)
+    return view(case, config)
 
 
-def view(case: Case) -> Dict[str, Any]:
+def view(case: Case, config: Config) -> Dict[str, Any]:
+    delete_after = retention.delete_after(case, config)
     return {
+        "hold": bool(case.hold),
+        "closed_at": iso(case.closed_at) if case.closed_at else None,
+        "evidence_delete_after": iso(delete_after) if delete_after else None,
+        "evidence_deleted_at": iso(case.evidence_deleted_at) if case.evidence_deleted_at else None,
         "case_id": case.case_id,
         "case_ref": case.case_ref,
         "category": case.category,

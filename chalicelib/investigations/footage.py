@@ -17,9 +17,9 @@ from chalicelib.base.ids import iso
 from chalicelib.base.messages import Notify
 from chalicelib.base.officers import Officer
 from chalicelib.base.validation import is_case_ref, parse, parse_time
-from chalicelib.footage import evidence, objects, requests
+from chalicelib.footage import custody, evidence, objects, requests
 from chalicelib.footage.requests import Incident, Timer
-from chalicelib.footage.tables import ACCEPTED
+from chalicelib.footage.tables import ACCEPTED, QUARANTINED
 from chalicelib.investigations import cases
 from chalicelib.investigations.schemas import DownloadIn, FootageRequestIn
 from chalicelib.registry import records
@@ -115,13 +115,15 @@ def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, confi
     if item.status != ACCEPTED or request is None:
         raise NotFound("There is no such evidence.")
     cases.readable(request.case_ref, officer, "There is no such evidence.")
-    evidence.require_clean(item, s3=s3, config=config)
+    evidence.require_clean(item, s3=s3, config=config, now=now)
     name = objects.download_name(item.evidence_id, item.content_type)
     audit.record(
         officer, Action.DOWNLOAD_EVIDENCE, case_ref=request.case_ref, reason=data.reason, now=now,
         registration_ids=[request.registration_id], request_ids=[item.request_id], evidence_ids=[evidence_id],
         detail={"evidence_id": evidence_id, "request_id": item.request_id, "sha256": item.sha256},
     )
+    custody.record(evidence_id, custody.DOWNLOADED, at=now, actor=officer.username, now=now,
+                   detail={"reason": data.reason, "link_expires_in_s": config.download_url_ttl_s})
     params = {
         "Bucket": config.evidence_bucket,
         "Key": item.key,
@@ -138,6 +140,28 @@ def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, confi
         "original_filename": item.filename,  # to show, never to save under
         "size": int(item.size),
         "sha256": item.sha256,
+    }
+
+
+def custody_log(evidence_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
+    """An exhibit's chain of custody, for an officer on its case; audited."""
+    item = evidence.get(evidence_id)
+    request = requests.find(item.request_id)
+    if request is None or item.status == QUARANTINED and item.exhibit_ref is None:
+        raise NotFound("There is no such evidence.")
+    cases.readable(request.case_ref, officer, "There is no such evidence.")
+    audit.record(
+        officer, Action.VIEW_CUSTODY, case_ref=request.case_ref, reason="chain of custody", now=now,
+        registration_ids=[request.registration_id], request_ids=[item.request_id], evidence_ids=[evidence_id],
+    )
+    return {
+        "evidence_id": evidence_id,
+        "exhibit_ref": item.exhibit_ref,
+        "case_ref": request.case_ref,
+        "status": item.status,
+        "sha256": item.sha256,
+        "size": int(item.size),
+        **custody.view(evidence_id),
     }
 
 

@@ -128,6 +128,7 @@ class CasePatch(Schema):
     category: Optional[str] = Field(default=None, min_length=1, max_length=100)
     summary: Optional[str] = Field(default=None, max_length=500)
     status: Optional[Literal["open", "closed"]] = None
+    hold: Optional[bool] = None
 
     _summary = field_validator("summary")(optional_text)
 

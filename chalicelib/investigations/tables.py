@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -77,6 +78,11 @@ class Case(Table):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    # Retention (``retention``): evidence is kept while the case is open and the force's period
+    # after ``closed_at``, unless a supervisor ``hold``s it; ``evidence_deleted_at`` once done.
+    closed_at = UTCDateTimeAttribute(null=True)
+    hold = BooleanAttribute(null=True)
+    evidence_deleted_at = UTCDateTimeAttribute(null=True)
 
 
 @table

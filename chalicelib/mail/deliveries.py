@@ -12,7 +12,7 @@ from chalicelib.base import clients, tokens
 from chalicelib.base.batches import each_message
 from chalicelib.base.config import Config
 from chalicelib.footage import evidence, requests
-from chalicelib.footage.tables import OPEN, FootageRequest
+from chalicelib.footage.tables import ACCEPTED, OPEN, EvidenceItem, FootageRequest
 from chalicelib.mail import limits
 from chalicelib.mail.sending import Mailer, get_mailer
 from chalicelib.registry import identity, records
@@ -172,6 +172,46 @@ def _footage_received(message: Dict[str, Any], mailer: Mailer, config: Config, n
         })
 
 
+def _receipt(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    """The owner's receipt: each accepted file not yet on a receipt (those the message names, or
+    all of the request's), with its size, SHA-256 and exhibit reference. Marked after sending:
+    a retry may send one twice, never none."""
+    request = requests.find(message["request_id"])
+    owner = records.find(request.registration_id) if request is not None else None
+    if owner is None or records.gone(owner, now):
+        return
+    named = set(message.get("evidence_ids") or [])
+    files = [
+        item for item in requests.evidence_of(request.request_id)
+        if item.status == ACCEPTED and not item.receipted and (not named or item.evidence_id in named)
+    ]
+    if not files:
+        return
+    files.sort(key=lambda item: (item.exhibit_ref is None, item.uploaded_at))
+    mailer.send(owner.email, "receipt", {
+        **_common(config),
+        "name": owner.name,
+        "case_ref": request.case_ref,
+        "files": [
+            {"exhibit_ref": item.exhibit_ref, "filename": item.filename, "size": int(item.size),
+             "size_text": _size_text(int(item.size)), "sha256": item.sha256}
+            for item in files
+        ],
+    })
+    for item in files:
+        item.update(actions=[EvidenceItem.receipted.set(True)])
+
+
+def _size_text(size: int) -> str:
+    """1234567 → "1.2 MB" (1 MB = 1024 × 1024 bytes, as file managers show)."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
 def _footage_complete(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
     _officer_notice(message, "footage_complete", mailer, config)
 
@@ -243,6 +283,7 @@ _HANDLERS: Dict[str, Callable[[Dict[str, Any], Mailer, Config, datetime], None]]
     "footage_complete": _footage_complete,
     "footage_declined": _footage_declined,
     "footage_expired": _footage_expired,
+    "receipt": _receipt,
 }
 
 

@@ -81,8 +81,13 @@ API_TABLE_ACTIONS_BY_TABLE = {
     # Evidence items are made by ingest_evidence only; the API reads them (index by-request) and
     # updates one at a download: the scan's verdict (clean, or quarantined for a threat).
     "evidence": ["GetItem", "Query", "UpdateItem", "DescribeTable"],
-    # Upload records: written when an upload starts, read when a multipart upload completes.
-    "uploads": ["PutItem", "GetItem", "DescribeTable"],
+    # Upload records: written when an upload starts, read when it completes, given the SHA-256
+    # the owner's browser computed (a conditional update).
+    "uploads": ["PutItem", "GetItem", "UpdateItem", "DescribeTable"],
+    # Custody logs are append-only: an event is put once (conditional put) and never changed.
+    "custody": ["PutItem", "Query", "DescribeTable"],
+    # Exhibit references are claimed once (conditional put) and never changed or released.
+    "exhibits": ["PutItem", "GetItem", "Query", "DescribeTable"],
     # Public emails are counted by deliver_notifications only.
     "email-counts": ["DescribeTable"],
 }
@@ -243,7 +248,8 @@ def deliver_notifications(r: Resources) -> List[iam.PolicyStatement]:
         # The footage request (and the evidence item) an owner's or officer's email is about;
         # the requests made to a deleted registration are pseudonymised (index by-registration).
         table_statement(r, "requests", ["GetItem", "Query", "UpdateItem"], "ReadRequests"),
-        table_statement(r, "evidence", ["GetItem"], "ReadEvidence"),
+        # An owner's receipt lists the request's accepted files (by-request) and marks each sent.
+        table_statement(r, "evidence", ["GetItem", "Query", "UpdateItem"], "ReadEvidence"),
         # Officers' addresses are looked up in Cognito when an email goes, never copied.
         iam.PolicyStatement(sid="LookUpOfficers", actions=["cognito-idp:AdminGetUser"],
                             resources=[r.officers_pool_arn]),
@@ -299,10 +305,31 @@ def ingest_evidence(r: Resources) -> List[iam.PolicyStatement]:
         # The size the owner declared for the upload an object came from.
         table_statement(r, "uploads", ["GetItem"], "ReadDeclaredSizes"),
         table_statement(r, "requests", ["GetItem", "UpdateItem"], "MarkRequestsUploading"),
+        # Each exhibit's custody log (append-only) and its reference, claimed once in its case.
+        table_statement(r, "custody", ["PutItem", "Query"], "LogCustody"),
+        table_statement(r, "exhibits", ["PutItem", "GetItem", "Query"], "ClaimExhibitReferences"),
         _send_notifications(r),
         kms_statement(r, ["dynamodb", "sqs"]),
         # Reading an SSE-KMS object needs Decrypt; legal holds and tags need no key.
         s3_key_statement(["kms:Decrypt"], r),
+    ]
+
+
+def evidence_retention(r: Resources) -> List[iam.PolicyStatement]:
+    # The one role that may delete evidence (chalicelib/investigations/retention.py): once a day,
+    # closed cases no supervisor holds, past the force's retention period; each item's legal
+    # hold lifted and its exact object version deleted, each step first in its custody log
+    # (append-only), the item kept, marked deleted. Nothing here can change Object Lock itself,
+    # bypass a retention period, or touch anything outside requests/.
+    return [
+        table_statement(r, "cases", ["Scan", "UpdateItem"], "FindCasesPastRetention"),
+        table_statement(r, "requests", ["Query"], "ListCaseRequests"),
+        table_statement(r, "evidence", ["Query", "UpdateItem"], "MarkEvidenceDeleted"),
+        table_statement(r, "custody", ["PutItem", "Query"], "LogRetention"),
+        iam.PolicyStatement(sid="DeleteEvidencePastRetention",
+                            actions=["s3:PutObjectLegalHold", "s3:DeleteObjectVersion"],
+                            resources=[_evidence_objects(r)]),
+        kms_statement(r, ["dynamodb"]),
     ]
 
 
@@ -325,6 +352,8 @@ FUNCTIONS: Dict[str, FunctionSpec] = {
         FunctionSpec("deliver_notifications", "deliver-notifications", deliver_notifications, "Sends queued emails"),
         FunctionSpec("housekeeping", "housekeeping", housekeeping,
                      "Hourly purge of expired items and expiry of overdue footage requests"),
+        FunctionSpec("evidence_retention", "evidence-retention", evidence_retention,
+                     "Daily deletion of evidence whose case's retention has ended"),
         FunctionSpec("ingest_evidence", "ingest-evidence", ingest_evidence,
                      "Verifies and records each uploaded evidence object"),
         FunctionSpec("workflow_events", "workflow-events", workflow_events,

@@ -23,7 +23,7 @@ SQS_FUNCTIONS = {
 
 def test_functions_run_on_a_supported_runtime_with_limits(cfn):
     functions = _functions(cfn)
-    assert set(functions) == {"APIHandler", "Housekeeping", *SQS_FUNCTIONS}
+    assert set(functions) == {"APIHandler", "Housekeeping", "EvidenceRetention", *SQS_FUNCTIONS}
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Runtime"] in SUPPORTED_RUNTIMES, logical_id
@@ -273,7 +273,7 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert _actions_on(deliver, tokens) == {"dynamodb:PutItem"}
     # Requests made to a deleted registration are pseudonymised (found through by-registration).
     assert _actions_on(deliver, requests) == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
-    assert _actions_on(deliver, evidence) == {"dynamodb:GetItem"}
+    assert _actions_on(deliver, evidence) == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
     (ses,) = _statements_with(deliver, "ses:SendRawEmail")
     assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": CONTEXT["sender_email"]}}
     assert _actions_on(deliver, notifications) == consume
@@ -299,7 +299,12 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert _actions_on(ingest, evidence) == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
     assert _actions_on(ingest, requests) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
     assert _actions_on(ingest, notifications) == send
-    assert _granted(ingest, "dynamodb:") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    # Each exhibit's custody log is append-only; its reference is claimed once in its case.
+    assert _actions_on(ingest, _table_id(cfn, "custody")) == {"dynamodb:PutItem", "dynamodb:Query"}
+    assert _actions_on(ingest, _table_id(cfn, "exhibits")) == {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"}
+    assert _granted(ingest, "dynamodb:") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    for logical_id, policy in policies.items():  # nothing may change or remove a custody event
+        assert not _actions_on(policy, _table_id(cfn, "custody")) & {"dynamodb:UpdateItem", "dynamodb:DeleteItem"}, logical_id
     # Tags are read before a quarantine tag is added, so the malware scan's stays.
     assert _granted(ingest, "s3:") == {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectLegalHold",
                                        "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
@@ -353,14 +358,24 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
 
 
 def test_no_role_may_destroy_or_unprotect_evidence(cfn):
-    """Object Lock keeps originals; no role may delete versions, lift holds or bypass retention."""
+    """Object Lock keeps originals; no role may bypass retention or change the lock, and only
+    the daily retention job may lift a legal hold or delete an object version (of requests/)."""
     forbidden = {"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:BypassGovernanceRetention",
                  "s3:PutBucketObjectLockConfiguration", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration",
                  "s3:PutObjectAcl"}
     for logical_id, role in resources(cfn, "AWS::IAM::Role").items():
         granted = {a for p in role["Properties"].get("Policies", []) for s in statements(p["PolicyDocument"])
                    for a in as_list(s["Action"])}
+        if "EvidenceRetention" in logical_id:
+            assert granted & forbidden == {"s3:DeleteObjectVersion"}, logical_id
+            continue
         assert not granted & forbidden, logical_id
+    retention = _function_policies(cfn)["EvidenceRetention"]
+    assert _granted(retention, "s3:") == {"s3:PutObjectLegalHold", "s3:DeleteObjectVersion"}
+    assert _evidence_resources(cfn, retention, _granted(retention, "s3:")) == {"<bucket>/requests/*"}
+    assert not _granted(retention, "sqs:") and not _granted(retention, "ses:")
+    events = _functions(cfn)["EvidenceRetention"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in events.values()] == ["rate(1 day)"]
 
 
 def test_only_the_api_may_copy_audit_entries_and_only_put_them(cfn):

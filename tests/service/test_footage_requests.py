@@ -14,7 +14,7 @@ from chalicelib.base.config import get_config
 from chalicelib.footage.tables import EvidenceItem, FootageRequest
 from chalicelib.registry.tables import AddressAttribute, GeoIndexEntry, PointAttribute, Registration
 from chalicelib.registry.identity import owner_of
-from tests.conftest import REGION, bearer, open_case, post_json
+from tests.conftest import REGION, bearer, give_statement, open_case, post_json
 
 pytestmark = pytest.mark.usefixtures("footage")
 
@@ -361,6 +361,7 @@ def test_completing_tells_the_officer(client, outbox):
     ask(client, "rdone")
     request_id, headers = respond_session(client, outbox, "rdone@example.org")
     upload(client, request_id, headers, MP4)
+    give_statement(client, request_id, headers)
     response = post_json(client, f"/owner/requests/{request_id}/complete", {}, headers=headers)
     assert response.status_code == 200 and FootageRequest.get(request_id).status == "responded"
     outbox.pump()

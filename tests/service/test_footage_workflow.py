@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.base.config import get_config
 from chalicelib.footage.tables import FootageRequest
-from tests.conftest import REGION, bearer, open_case, post_json
+from tests.conftest import REGION, bearer, give_statement, open_case, post_json
 from tests.service.test_footage_requests import MP4, iso, place, request_body, respond_session, upload
 
 pytestmark = pytest.mark.usefixtures("footage")
@@ -109,6 +109,7 @@ def test_an_answer_between_reminder_and_deadline_stops_the_expiry(client, outbox
     timeline.run_until(lambda: any(s.startswith("Reminder:") for s in subjects(outbox, "rlater@example.org")))
     _, headers = respond_session(client, outbox, "rlater@example.org")
     upload(client, request_id, headers, MP4)
+    give_statement(client, request_id, headers)
 
     assert post_json(client, f"/owner/requests/{request_id}/complete", {}, headers=headers).status_code == 200
 

@@ -425,7 +425,9 @@ def test_an_owners_answer_whose_notice_failed_still_tells_the_officer_on_retry(c
 
     request_id = _asked_request(client, outbox)
     if answer == "complete":
-        FootageRequest(request_id).update(actions=[FootageRequest.uploads_started.add(1)])
+        FootageRequest(request_id).update(actions=[
+            FootageRequest.uploads_started.add(1), FootageRequest.statement.set({"name": "Jane Smith"}),
+        ])
     act = getattr(owners, answer)
     now = datetime.now(timezone.utc)
     timer = workflow.get_workflow()
@@ -433,11 +435,13 @@ def test_an_owners_answer_whose_notice_failed_still_tells_the_officer_on_retry(c
         act(request_id, {}, notify=_failing_notify, timer=timer, now=now)
     sent: List[Dict[str, Any]] = []
     assert act(request_id, {}, notify=sent.append, timer=timer, now=now)["status"] in ("declined", "responded")
-    assert sent == [{"type": f"footage_{'declined' if answer == 'decline' else 'complete'}", "request_id": request_id}]
+    told = [{"type": f"footage_{'declined' if answer == 'decline' else 'complete'}", "request_id": request_id}]
+    receipt = [{"type": "receipt", "request_id": request_id}] if answer == "complete" else []
+    assert sent == told + receipt
     # Once told, saying it again is refused as before, and tells nobody twice
     with pytest.raises(Exception):
         act(request_id, {}, notify=sent.append, timer=timer, now=now)
-    assert len(sent) == 1
+    assert sent == told + receipt
 
 
 def test_an_expiry_whose_notice_failed_is_told_on_redelivery_or_by_housekeeping(client, outbox, footage):

@@ -12,7 +12,7 @@ import pytest
 from chalicelib.base.config import get_config
 from chalicelib.footage.tables import EvidenceItem, FootageRequest, UploadRecord
 from local.scanner import EICAR, scan_object
-from tests.conftest import REGION, bearer, post_json
+from tests.conftest import REGION, bearer, give_statement, post_json
 from tests.service.test_footage_requests import MP4, ask, body_of, ingest, place, respond_session, tag_scan, upload
 
 pytestmark = pytest.mark.usefixtures("footage")
@@ -137,6 +137,7 @@ def test_bounded_ingest_refuses_objects_that_arrive_after_the_request_closed(cli
     request_id, headers = owner(client, outbox, "rlate")
     early = upload(client, request_id, headers, MP4, filename="early.mp4")  # stored before closing
     late = body_of(start(client, request_id, headers, len(MP4), filename="late.mp4", content_type="video/mp4"))
+    give_statement(client, request_id, headers)
     assert post_json(client, f"/owner/requests/{request_id}/complete", {}, headers=headers).status_code == 200
     time.sleep(0.01)
     # The POST's URL is still valid for minutes: the owner (or whoever has it) uses it now
