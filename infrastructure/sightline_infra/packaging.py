@@ -62,12 +62,15 @@ Without such an interpreter the build warns and ships sources only, as before, a
 
 The built dependencies are cached under a name hashed from requirements.txt, the runtime, the
 bytecode interpreter and everything above (``_recipe``), so changing any of it never reuses an
-older build. ``vendor/`` is a folder of links to that cache, plus this build's bytecode of
+older build. One build runs at a time in a checkout (a lock file in ``infrastructure/build/``):
+two synths building into one cache folder at once left a spoilt folder marked complete. ``vendor/`` is a folder of links to that cache, plus this build's bytecode of
 app.py and Chalice's files and the build record.
 """
 from __future__ import annotations
 
 import ast
+import contextlib
+import fcntl
 import fnmatch
 import functools
 import hashlib
@@ -141,7 +144,10 @@ _UNREACHED_IMPORTS = {
 _DEAD_FILES = ("*.pyi", "py.typed")
 _DEAD_DIRS = ("tests",)
 # Bump when the way the dependencies are built changes in a way the names above do not show.
-_RECIPE_VERSION = 3
+# 4: builds no longer run two at a time (_BUILD_LOCK); never reuse a cache a race may have spoilt.
+_RECIPE_VERSION = 4
+# In BUILD: held while the dependencies are built or their cache is checked (build_dependencies).
+_BUILD_LOCK = "dependencies.lock"
 
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "email_templates")
 
@@ -237,13 +243,37 @@ for source, compiled, name in json.loads(sys.argv[1]):
 def build_dependencies(requirements: Path = REPO / "requirements.txt", *, python: Optional[Interpreter]) -> Path:
     """requirements.txt installed for the Lambda runtime, less what the package does not need,
     as bytecode if ``python`` is given (see the module's docstring), cached by its content and
-    the recipe."""
+    the recipe.
+
+    One build at a time per checkout (``_BUILD_LOCK``): the build works in place in the cache's
+    folder, and two synths at once (two test sessions, ``make synth`` beside ``make test``) used
+    to build into the same folder together. The later ``pip install --target`` then moved back
+    into it whatever the first build had already left out (``cffi/``, botocore, ...: pip only
+    skips what is still there), failed in ``remove_parts`` on what was gone, and left the first
+    build's ``.complete`` marker on a folder that every later build reused as is."""
     digest = hashlib.sha256(_recipe(requirements.read_text(), python).encode()).hexdigest()[:16]
     target = BUILD / f"dependencies-{LAMBDA_RUNTIME}-{digest}"
     # The marker sits next to the folder: everything inside it goes into the package.
     complete = target.with_name(target.name + ".complete")
-    if complete.exists() and target.is_dir() and _left_out_file(target).exists():
-        return target
+    with _exclusive(BUILD / _BUILD_LOCK):  # a build under way elsewhere finishes first; then reuse it
+        if complete.exists() and target.is_dir() and _left_out_file(target).exists():
+            return target
+        return _build_dependencies(requirements, python, target, complete)
+
+
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock`` (the kernel drops it if the process dies)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build_dependencies(requirements: Path, python: Optional[Interpreter], target: Path, complete: Path) -> Path:
     complete.unlink(missing_ok=True)
     shutil.rmtree(target, ignore_errors=True)
     wheels = BUILD / "wheels"
