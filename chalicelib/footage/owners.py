@@ -204,8 +204,10 @@ def export(owner: str, now: datetime, config: Config) -> Dict[str, Any]:
             "expire on their own. The police audit log keeps your registrations' reference "
             "numbers (not your name, address or contact details) for "
             f"{config.audit_retention_days // 365} years, as the record of every time an officer "
-            "looked at them. Footage you upload is police evidence, kept under the force's "
-            "retention rules."
+            "looked at them. Footage you upload, your statement about it (under footage_requests) "
+            "and each file's chain of custody are police evidence: kept while the case is open and "
+            f"for {config.evidence_retention_days // 365} years after it closes, even if you delete "
+            "your registration."
         ),
     }
 

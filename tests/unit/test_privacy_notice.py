@@ -33,13 +33,16 @@ def test_the_notice_quotes_the_periods_and_limits_the_code_uses():
     assert f"at most {config.public_emails_per_hour} an hour and {config.public_emails_per_day} a day" in text
     years = {6: "six"}.get(config.audit_retention_days // 365, str(config.audit_retention_days // 365))
     assert f"kept for {years} years" in text
+    evidence_years = {6: "six"}.get(config.evidence_retention_days // 365, str(config.evidence_retention_days // 365))
+    assert f"while the case is open and for {evidence_years} years after it closes" in text
     days = re.search(r"recovery_period_in_days=(\d+)", (ROOT / "infrastructure" / "sightline_infra" / "data.py").read_text())
     assert f"keeps backups for {days.group(1)} days" in text
 
 
 def test_the_notice_lists_what_survives_a_deletion_and_no_longer_says_what_is_untrue():
     text = notice()
-    for survivor in ("Footage you chose to upload", "how you answered", "The audit log", "Backups"):
+    for survivor in ("Footage you chose to upload", "your statement about it", "chain of custody", "how you answered",
+                     "The audit log", "Backups"):
         assert survivor in text
     assert "cannot be read back" not in text
     assert "We do not hold any footage or pictures" not in text
