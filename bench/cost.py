@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import email
 import email.policy
+import hashlib
 import importlib
 import io
 import json
@@ -664,6 +665,10 @@ def footage_request(stack: Stack, registration_id: str, address: str, n: int, si
         answer = requests.post(target["url"], data=target["fields"], files={"file": ("front-door.mp4", content, "video/mp4")}, timeout=30)
         answer.raise_for_status()
         op.browser_s3_puts += 1
+        stack.api("POST", f"{path}/uploads/{target['upload_id']}/complete", {"sha256": hashlib.sha256(content).hexdigest()},
+                  token=session, label="POST /owner/requests/{id}/uploads/{upload_id}/complete")
+        stack.api("GET", "/time", label="GET /time")
+        stack.api("PUT", f"{path}/statement", _statement(), token=session, label="PUT /owner/requests/{id}/statement")
         stack.deliver("ingest_evidence", wait_s=10)
         stack.api("GET", path, token=session, label="GET /owner/requests/{id}")
         op.assumed["apigateway_request"] += EXTRA_POLLS_PER_UPLOAD
@@ -677,6 +682,20 @@ def footage_request(stack: Stack, registration_id: str, address: str, n: int, si
         stack.count_workflow(request_id)
         _browse(op, "footage_answered")
     return op
+
+
+def _statement() -> dict:
+    """An owner's statement whose recorder clock reads 18 seconds fast."""
+    from zoneinfo import ZoneInfo
+
+    observed = _now().replace(microsecond=0)
+    shown = (observed + timedelta(seconds=18)).astimezone(ZoneInfo("Europe/London"))
+    return {
+        "name": "Jane Smith", "operator": "me", "system": "Hikvision DS-7604NI", "cameras": [1],
+        "source": "recorder_export", "gaps_or_edits": False, "witness_statement": "yes", "declaration": True,
+        "clock": {"checked": True, "recorder_shows": shown.strftime("%Y-%m-%dT%H:%M:%S"),
+                  "observed_at": _iso(observed), "uncertainty_ms": 50},
+    }
 
 
 def unanswered_request(stack: Stack, registration_id: str, n: int) -> Operation:

@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote, unquote_plus
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.base.batches import each_message
 from chalicelib.base.config import Config
 from chalicelib.base.errors import Conflict, NotFound
 from chalicelib.base.ids import EVIDENCE, evidence_id_for
 from chalicelib.base.messages import Notify
-from chalicelib.base.store import put_once
+from chalicelib.base.store import condition_failed, put_once
 from chalicelib.base.validation import parse_time
 from chalicelib.footage import custody, exhibits, objects, requests, statements
 from chalicelib.footage.tables import (
@@ -136,7 +138,13 @@ def note_owner_hash(item: EvidenceItem, owner_sha256: str, *, s3: Any, config: C
     actions = [EvidenceItem.owner_sha256.set(owner_sha256), EvidenceItem.hash_check.set(HASH_MATCHED if matched else HASH_MISMATCH)]
     if not matched and item.status == ACCEPTED:
         actions += [EvidenceItem.status.set(QUARANTINED), EvidenceItem.problem.set(HASH_PROBLEM)]
-    item.update(actions=actions, condition=EvidenceItem.owner_sha256.does_not_exist())
+    try:
+        item.update(actions=actions, condition=EvidenceItem.owner_sha256.does_not_exist())
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        item.refresh(consistent_read=True)  # compared meanwhile (the same hash: the upload's record keeps one)
+        return item
     if not matched:
         _mark_object(s3, _item_args(config, item), QUARANTINED)
     _log_owner_hash(item, now)

@@ -147,7 +147,7 @@ def custody_log(evidence_id: str, officer: Officer, now: datetime) -> Dict[str, 
     """An exhibit's chain of custody, for an officer on its case; audited."""
     item = evidence.get(evidence_id)
     request = requests.find(item.request_id)
-    if request is None or item.status == QUARANTINED and item.exhibit_ref is None:
+    if request is None or (item.status == QUARANTINED and item.exhibit_ref is None):  # never shown
         raise NotFound("There is no such evidence.")
     cases.readable(request.case_ref, officer, "There is no such evidence.")
     audit.record(

@@ -203,13 +203,15 @@ def _receipt(message: Dict[str, Any], mailer: Mailer, config: Config, now: datet
 
 
 def _size_text(size: int) -> str:
-    """1234567 → "1.2 MB" (1 MB = 1024 × 1024 bytes, as file managers show)."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+    """1234567 → "1.2 MB" (1 KB = 1024 bytes, as file managers show)."""
+    if size < 1024:
+        return f"{size} bytes"
+    value, unit = float(size), "bytes"
+    for unit in ("KB", "MB", "GB", "TB"):
         value /= 1024
-    return f"{value:.1f} GB"
+        if value < 1024:
+            break
+    return f"{value:.1f} {unit}"
 
 
 def _footage_complete(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
