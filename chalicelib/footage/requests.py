@@ -233,18 +233,16 @@ def tell_officers(now: datetime, notify: Notify, older_than: timedelta = timedel
 def forget_registration(registration_id: str, now: datetime) -> int:
     """The owner deleted their registration: keep the record of each request made to them and
     how it was answered, without what identified them (the area of their premises and their
-    own words)."""
+    own words). A statement about accepted footage stays with it, as evidence."""
     forgotten = 0
     for item in for_registration(registration_id):
         if item.owner_deleted_at is not None:
             continue
-        item.update(
-            actions=[
-                FootageRequest.area.remove(),
-                FootageRequest.decline_reason.remove(),
-                FootageRequest.owner_deleted_at.set(now),
-            ]
-        )
+        actions = [FootageRequest.area.remove(), FootageRequest.decline_reason.remove(), FootageRequest.owner_deleted_at.set(now)]
+        if not any(e.status == ACCEPTED for e in evidence_of(item.request_id)):
+            # A statement about footage that never became evidence is only the owner's words.
+            actions.append(FootageRequest.statement.remove())
+        item.update(actions=actions)
         forgotten += 1
     return forgotten
 

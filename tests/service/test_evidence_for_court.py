@@ -308,3 +308,20 @@ def test_closed_evidence_is_deleted_after_its_period_unless_held(client, outbox)
     assert versions == [] if item.version_id is None else all(v["VersionId"] != item.version_id for v in versions)
     events = [e.event for e in custody.events(item.evidence_id)]
     assert events[-5:] == ["retention_changed", "retention_changed", "retention_changed", "hold_lifted", "deleted"]
+
+
+def test_a_deleted_owners_statement_stays_only_with_evidence(client, outbox):
+    from chalicelib.footage import requests
+
+    kept, kept_headers = owner(client, outbox, "rkeptst")
+    give_statement(client, kept, kept_headers)
+    upload(client, kept, kept_headers, MP4)
+    ingest(client, outbox)
+    dropped, dropped_headers = owner(client, outbox, "rdropst")
+    give_statement(client, dropped, dropped_headers)
+    post_json(client, f"/owner/requests/{dropped}/decline", {"reason": "Changed my mind"}, headers=dropped_headers)
+    now = datetime.now(timezone.utc)
+    requests.forget_registration("rkeptst", now)
+    requests.forget_registration("rdropst", now)
+    assert FootageRequest.get(kept).statement.as_dict()["name"] == "Jane Smith"
+    assert FootageRequest.get(dropped).statement is None and FootageRequest.get(dropped).decline_reason is None
