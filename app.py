@@ -62,6 +62,7 @@ cases = _OnFirstUse("chalicelib.investigations.cases")
 footage = _OnFirstUse("chalicelib.investigations.footage")
 audit_log = _OnFirstUse("chalicelib.investigations.audit_log")
 retention = _OnFirstUse("chalicelib.investigations.retention")
+exports = _OnFirstUse("chalicelib.investigations.exports")
 deliveries = _OnFirstUse("chalicelib.mail.deliveries")
 
 # Most requests publish no metric; Powertools warns about each one, which is only noise.
@@ -291,6 +292,31 @@ def get_custody_log(evidence_id: str) -> dict:
     return footage.custody_log(evidence_id, _officer(OFFICER, SUPERVISOR), _now())
 
 
+# --- Case exports -----------------------------------------------------------------------------
+
+
+@route("/officer/cases/{case_id}/exports", methods=["POST"])
+def request_case_export(case_id: str) -> Response:
+    made = exports.request_export(case_id, _body(), _officer(OFFICER, SUPERVISOR), queue=exports.get_export_queue(), now=_now())
+    return Response(body=made, status_code=202)
+
+
+@route("/officer/cases/{case_id}/exports", methods=["GET"])
+def list_case_exports(case_id: str) -> dict:
+    return exports.list_for_case(case_id, _officer(OFFICER, SUPERVISOR), _now())
+
+
+@route("/officer/exports/{export_id}", methods=["GET"])
+def get_case_export(export_id: str) -> dict:
+    return exports.get_for_officer(export_id, _officer(OFFICER, SUPERVISOR), _now())
+
+
+@route("/officer/exports/{export_id}/links", methods=["POST"])
+def link_case_export(export_id: str) -> dict:
+    officer = _officer(OFFICER, SUPERVISOR)
+    return exports.links(export_id, _body(), officer, s3=clients.client("s3"), config=get_config(), now=_now())
+
+
 @route("/owner/requests/{request_id}", methods=["GET"])
 def get_owner_request(request_id: str) -> dict:
     now = _now()
@@ -334,6 +360,15 @@ def ingest_evidence(event: Any) -> dict:
     return evidence.ingest_batch(event.to_dict(), s3=clients.client("s3"), config=get_config(), notify=get_queue(), now=_now())
 
 
+# One export per invocation; a long build continues in a later one (its own message, re-sent).
+@app.on_sqs_message(queue=config.exports_queue, batch_size=1, name="build_exports")
+def build_exports(event: Any) -> dict:
+    return exports.build_batch(
+        event.to_dict(), s3=clients.client("s3"), config=get_config(), notify=get_queue(),
+        queue=exports.get_export_queue(), now=_now(), time_left=_time_left(event.context),
+    )
+
+
 @app.on_sqs_message(queue=config.workflow_queue, batch_size=10, name="workflow_events")
 def workflow_events(event: Any) -> dict:
     return workflow.handle_batch(event.to_dict(), workflow=workflow.get_workflow(), notify=get_queue(), now=_now())
@@ -364,6 +399,12 @@ def run_evidence_retention(event: Any) -> dict:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _time_left(context: Any) -> Callable[[], float]:
+    """Seconds left of the invocation (Lambda's context), or forever without one."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return (lambda: remaining() / 1000) if remaining else (lambda: float("inf"))
 
 
 def _body() -> Any:

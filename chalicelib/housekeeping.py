@@ -10,6 +10,7 @@ from chalicelib.base import tokens
 from chalicelib.base.config import Config
 from chalicelib.base.messages import Notify
 from chalicelib.footage import requests
+from chalicelib.investigations import exports
 from chalicelib.mail import deliveries
 from chalicelib.registry import records
 
@@ -24,6 +25,7 @@ def run(now: datetime, notify: Notify, config: Config) -> Dict[str, int]:
         "expired_tokens": tokens.purge_expired(now),
         "expired_requests": requests.expire_overdue(now, notify),
         "officer_notices_queued": requests.tell_officers(now, notify),
+        "exports_requeued": exports.requeue_unsent(now, exports.get_export_queue()),
         **finish_deletions(now, notify, config),
         **records.reconcile(now),
     }

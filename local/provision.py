@@ -29,6 +29,8 @@ def provision(
     scan_url = create_queue_with_dlq(sqs, scan_queue_name(config.prefix))
     create_evidence_bucket(session.client("s3", endpoint_url=aws_endpoint), sqs, config.evidence_bucket, ingest_url, scan_url)
     create_audit_bucket(session.client("s3", endpoint_url=aws_endpoint), config.audit_bucket, config.audit_retention_days)
+    create_queue_with_dlq(sqs, config.exports_queue, visibility_timeout_s=EXPORTS_VISIBILITY_S)
+    create_exports_bucket(session.client("s3", endpoint_url=aws_endpoint), config.exports_bucket, config.export_ttl_days)
     session.client("ses", endpoint_url=aws_endpoint).verify_email_identity(EmailAddress=sender)
     resources = create_officer_pool(
         session.client("cognito-idp", endpoint_url=aws_endpoint), aws_endpoint, demo_officer, demo_supervisor, demo_auditor
@@ -67,6 +69,24 @@ def create_evidence_bucket(s3, sqs, bucket: str, ingest_queue_url: str, scan_que
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]} for arn in arns]},
+    )
+
+
+# The export worker's timeout (15 minutes) and then some, as the CDK app's exports queue.
+EXPORTS_VISIBILITY_S = 960
+
+
+def create_exports_bucket(s3, bucket: str, ttl_days: int) -> None:
+    """Where case exports are built (chalicelib/investigations/exports.py): apart from the
+    evidence bucket, no notifications, and every object expired a day after its export's links
+    stop working (as the CDK app's ExportsBucket)."""
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={"Rules": [{
+            "ID": "expire-exports", "Status": "Enabled", "Filter": {"Prefix": "exports/"},
+            "Expiration": {"Days": ttl_days + 1}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+        }]},
     )
 
 

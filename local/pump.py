@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import threading
 import time
@@ -23,6 +24,17 @@ from typing import Any, Dict, List
 import boto3
 
 ACCOUNT = "123456789012"
+CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+
+
+def function_timeout_s(name: str, default: int = 60) -> int:
+    """The deployed function's timeout (.chalice/config.json): the export worker plans its
+    continuations by the time its context says is left, as it does in Lambda."""
+    try:
+        functions = json.loads(CHALICE_CONFIG.read_text())["stages"]["prod"]["lambda_functions"]
+        return int(functions[name]["lambda_timeout"])
+    except (OSError, ValueError, KeyError):
+        return default
 
 
 class LambdaContext:
@@ -103,7 +115,7 @@ class Pump:
         """Hand one received batch to ``handler`` and settle each message as Lambda would."""
         event = {"Records": [sqs_record(m, arn, self.region) for m in messages]}
         try:
-            result = handler(event, LambdaContext(name)) or {}
+            result = handler(event, LambdaContext(name, function_timeout_s(name))) or {}
             failed_ids = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         except Exception:
             traceback.print_exc()

@@ -102,6 +102,7 @@ class LocalStack:
             "SIGHTLINE_AWS_ENDPOINT_URL": self.aws_endpoint,
             "SIGHTLINE_DYNAMODB_ENDPOINT_URL": self.dynamodb_endpoint,
             "SIGHTLINE_SITE_URL": self.site_url,
+            "SIGHTLINE_CONSOLE_URL": self.console_url,
             "SIGHTLINE_SENDER_EMAIL": SENDER,
             "SIGHTLINE_FORCE_NAME": os.environ.get("SIGHTLINE_FORCE_NAME", "West Midlands Police (local demo)"),
             "SIGHTLINE_USER_POOL_ID": self.resources.get("user_pool_id", ""),

@@ -129,13 +129,22 @@ def footage(officers) -> Iterator[None]:
 
     from chalicelib.base.config import get_config
     from chalicelib.footage.workflow import get_workflow
-    from local.provision import create_evidence_bucket, create_queue_with_dlq, create_state_machine
+    from local.provision import (
+        EXPORTS_VISIBILITY_S,
+        create_evidence_bucket,
+        create_exports_bucket,
+        create_queue_with_dlq,
+        create_state_machine,
+    )
 
     config = get_config()
     sqs = boto3.client("sqs", region_name=REGION)
     workflow_url = create_queue_with_dlq(sqs, config.workflow_queue)
     ingest_url = create_queue_with_dlq(sqs, config.ingest_queue)
     create_evidence_bucket(boto3.client("s3", region_name=REGION), sqs, config.evidence_bucket, ingest_url)
+    # Case exports: their queue and the bucket they are built in.
+    create_queue_with_dlq(sqs, config.exports_queue, visibility_timeout_s=EXPORTS_VISIBILITY_S)
+    create_exports_bucket(boto3.client("s3", region_name=REGION), config.exports_bucket, config.export_ttl_days)
     os.environ["SIGHTLINE_STATE_MACHINE_ARN"] = create_state_machine(boto3.client("stepfunctions", region_name=REGION), workflow_url)
     get_config.reset()
     get_workflow.reset()

@@ -80,6 +80,8 @@ class Action(str, Enum):
     REMOVE_TEAM_MEMBER = "remove_team_member"
     READ_AUDIT = "read_audit"
     EXPORT_AUDIT = "export_audit"
+    EXPORT_CASE = "export_case"
+    DOWNLOAD_EXPORT = "download_export"
 
 
 class AuditByOfficer(GlobalSecondaryIndex):

@@ -146,6 +146,8 @@ class Config:
     exports_bucket: str = setting("SIGHTLINE_EXPORTS_BUCKET", _prefixed("exports"))
     exports_queue: str = setting("SIGHTLINE_EXPORTS_QUEUE", _prefixed("exports"))
     export_ttl_days: int = setting("SIGHTLINE_EXPORT_TTL_DAYS", 14, int)
+    # The officers' console, for links in officers' emails (none when unknown).
+    console_url: str = setting("SIGHTLINE_CONSOLE_URL", "", lambda v: v.rstrip("/"))
     # API Gateway gives a request 29 s; a DynamoDB call must give up well before that.
     dynamodb_connect_timeout_s: float = setting("SIGHTLINE_DYNAMODB_CONNECT_TIMEOUT_S", 2.0, float)
     dynamodb_read_timeout_s: float = setting("SIGHTLINE_DYNAMODB_READ_TIMEOUT_S", 5.0, float)

@@ -39,6 +39,7 @@ UPLOAD = IdKind("u", r"u[0-9a-f]{24}")
 SEARCH = IdKind("s", r"s[0-9a-f]{24}")
 EVIDENCE = IdKind("e", r"e[0-9a-f]{24}")
 CASE = IdKind("c", r"c[a-z0-9]{24}")
+EXPORT = IdKind("x", r"x[0-9a-f]{24}")
 
 
 def evidence_id_for(bucket: str, key: str, version: str) -> str:

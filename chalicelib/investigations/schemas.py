@@ -147,3 +147,18 @@ class AuditExport(AuditQuery):
     """The filters of a CSV export: every matching entry, so no page size and no cursor."""
 
     limit: Literal[None] = None
+
+
+class ExportIn(Schema):
+    """An officer's request for a case export: who it is for (e.g. "CPS West Midlands"), and why."""
+
+    recipient: str = Field(min_length=2, max_length=200)
+    reason: str = Field(min_length=3, max_length=500)
+
+    _text = field_validator("recipient", "reason")(clean_text)
+
+
+class ExportLinksIn(Schema):
+    reason: str = Field(min_length=3, max_length=500)
+
+    _reason = field_validator("reason")(clean_text)

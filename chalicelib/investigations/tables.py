@@ -13,6 +13,8 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
 from chalicelib.base.store import Table, TableMeta, table
 
 
@@ -100,3 +102,73 @@ class CaseMembership(Table):
     username = UnicodeAttribute(hash_key=True)
     case_id = UnicodeAttribute(range_key=True)
     added_at = UTCDateTimeAttribute()
+
+
+# A case export's statuses (``exports.py``); "expired" is also how a ready one reads after
+# ``expires_at``, before DynamoDB's TTL removes it.
+BUILDING = "building"
+READY = "ready"
+FAILED = "failed"
+EXPIRED = "expired"
+
+
+class ExportFileAttribute(MapAttribute):
+    """One file of an export: its path inside the export's folder, size and SHA-256."""
+
+    path = UnicodeAttribute()
+    size = NumberAttribute()
+    sha256 = UnicodeAttribute()
+
+
+class ExportsByCase(GlobalSecondaryIndex):
+    """GSI ``by-case``. PK: ``case_id``; SK: ``export_id``."""
+
+    class Meta:
+        index_name = "by-case"
+        projection = AllProjection()
+
+    case_id = UnicodeAttribute(hash_key=True)
+    export_id = UnicodeAttribute(range_key=True)
+
+
+@table
+class CaseExport(Table):
+    """A case's export for the force's evidence system, built in the exports bucket under
+    ``exports/<export_id>/<folder>/`` by the ``build_exports`` worker.
+
+    PK: ``export_id`` (``x…``, random). ``status``: ``building`` → ``ready`` | ``failed``.
+    ``queued``: False until the build's first message is on the exports queue (a POST that
+    failed after the put is re-queued by housekeeping). ``files``: the exhibits copied so far
+    while building (a continued or retried build skips them), every file once ready.
+    ``withheld``: what was left out and why. ``expires_at`` (TTL): when its links stop
+    (``export_ttl_days`` after it is ready); the bucket's lifecycle removes the objects a day
+    later. ``officer_told``: False once ready until the officer's email is queued.
+    """
+
+    class Meta(metaclass=TableMeta):
+        table = "exports"
+
+    export_id = UnicodeAttribute(hash_key=True)
+    case_id = UnicodeAttribute()
+    case_ref = UnicodeAttribute()
+    folder = UnicodeAttribute()
+    recipient = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    requested_by = UnicodeAttribute()
+    requested_by_sub = UnicodeAttribute()
+    status = UnicodeAttribute()
+    queued = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    # Fixed when the build first runs, so a retried build writes the same manifest.
+    generated_at = UnicodeAttribute(null=True)
+    ready_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    files = ListAttribute(of=ExportFileAttribute, default=list)
+    withheld = ListAttribute(default=list)
+    evidence_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    request_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    officer_told = BooleanAttribute(null=True)
+    problem = UnicodeAttribute(null=True)
+
+    by_case = ExportsByCase()

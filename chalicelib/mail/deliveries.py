@@ -254,6 +254,28 @@ def _email_officer(request: FootageRequest, template: str, mailer: Mailer, confi
     )
 
 
+def _export_ready(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    """A case export the officer asked for is ready: where to download it, no file links.
+    The message carries what the email says (this package sits beside investigations, whose
+    table holds the export, and reads none of it)."""
+    address = officer_email(message["officer"], config)
+    if address is None:
+        return
+    expires_at = message.get("expires_at")
+    mailer.send(
+        address,
+        "export_ready",
+        {
+            **_common(config),
+            "case_ref": message["case_ref"],
+            "export_id": message["export_id"],
+            "recipient": message["recipient"],
+            "console_url": config.console_url,
+            "expires": _when(datetime.fromisoformat(expires_at.replace("Z", "+00:00"))) if expires_at else "it expires",
+        },
+    )
+
+
 def officer_email(username: str, config: Config) -> Optional[str]:
     cognito = clients.client("cognito-idp")
     try:
@@ -286,6 +308,7 @@ _HANDLERS: Dict[str, Callable[[Dict[str, Any], Mailer, Config, datetime], None]]
     "footage_declined": _footage_declined,
     "footage_expired": _footage_expired,
     "receipt": _receipt,
+    "export_ready": _export_ready,
 }
 
 
