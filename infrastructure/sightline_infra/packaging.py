@@ -149,7 +149,7 @@ _RECIPE_VERSION = 4
 # In BUILD: held while the dependencies are built or their cache is checked (build_dependencies).
 _BUILD_LOCK = "dependencies.lock"
 
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "email_templates")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "email_templates", "export_templates")
 
 
 class PackagingError(RuntimeError):
@@ -175,6 +175,8 @@ def stage_project() -> Path:
     shutil.rmtree(chalicelib, ignore_errors=True)
     shutil.copytree(REPO / "chalicelib", chalicelib, ignore=_IGNORE)
     shutil.copytree(REPO / "templates" / "email", chalicelib / "email_templates")
+    # The case export's continuity schedule (chalicelib/investigations/exports.py TEMPLATE_DIRS).
+    shutil.copytree(REPO / "templates" / "exports", chalicelib / "export_templates")
     dependencies = build_dependencies(python=python)
     left_out = json.loads(_left_out_file(dependencies).read_text())
     _check_not_imported(

@@ -52,6 +52,9 @@ class Resources:
     workflow_queue: str
     # The key of owners' keyed hashes (chalicelib/base/pseudonyms.py).
     pseudonym_secret_arn: str
+    # Case exports: where they are built (every key under EXPORTS_PREFIX) and their work queue.
+    exports_bucket: s3.IBucket
+    exports_queue: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +93,8 @@ API_TABLE_ACTIONS_BY_TABLE = {
     "exhibits": ["PutItem", "GetItem", "Query", "DescribeTable"],
     # Public emails are counted by deliver_notifications only.
     "email-counts": ["DescribeTable"],
+    # Case exports are asked for (put, then marked queued), listed by case and read; never deleted.
+    "exports": ["GetItem", "PutItem", "UpdateItem", "Query", "DescribeTable"],
 }
 
 # Readers and writers of a table encrypted with our key need these KMS calls, made by DynamoDB
@@ -148,6 +153,23 @@ def _copy_audit_entries(r: Resources) -> iam.PolicyStatement:
     # default retention applies without s3:PutObjectRetention).
     return iam.PolicyStatement(sid="CopyAuditEntries", actions=["s3:PutObject"],
                                resources=[r.audit_bucket.arn_for_objects(AUDIT_PREFIX + "*")])
+
+
+# Every object the export worker writes is under this prefix (chalicelib/investigations/exports.py PREFIX).
+EXPORTS_PREFIX = "exports/"
+
+
+def _exports_objects(r: Resources) -> str:
+    return r.exports_bucket.arn_for_objects(EXPORTS_PREFIX + "*")
+
+
+def _queue_exports(r: Resources) -> iam.PolicyStatement:
+    # GetQueueUrl: exports.get_export_queue() looks the queue up by name once per process.
+    return iam.PolicyStatement(
+        sid="QueueExports",
+        actions=["sqs:SendMessage", "sqs:GetQueueUrl"],
+        resources=[r.queues[r.exports_queue].queue.queue_arn],
+    )
 
 
 def _send_notifications(r: Resources) -> iam.PolicyStatement:
@@ -224,6 +246,10 @@ def api_handler(r: Resources) -> List[iam.PolicyStatement]:
         # A download waits for the malware scan's tag on the object version.
         iam.PolicyStatement(sid="ReadScanVerdicts", actions=["s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
                             resources=[_evidence_objects(r)]),
+        # An export is built by build_exports, asked for here (one message on its queue).
+        _queue_exports(r),
+        # Officers' presigned GETs of a ready export's files (the links are audited first).
+        iam.PolicyStatement(sid="OfficersDownloadExports", actions=["s3:GetObject"], resources=[_exports_objects(r)]),
         # A case's team takes officers only: their groups are checked when they are added.
         iam.PolicyStatement(sid="CheckTeamMembers", actions=["cognito-idp:AdminListGroupsForUser"],
                             resources=[r.officers_pool_arn]),
@@ -281,6 +307,9 @@ def housekeeping(r: Resources) -> List[iam.PolicyStatement]:
         # Expire and tell (GetItem, UpdateItem); pseudonymise a deleted owner's (by-registration).
         table_statement(r, "requests", ["GetItem", "Query", "UpdateItem"], "ExpireOverdueRequests"),
         _send_notifications(r),
+        # Exports recorded but never queued (the API failed after the put): queue and mark them.
+        table_statement(r, "exports", ["Scan", "UpdateItem"], "RequeueUnsentExports"),
+        _queue_exports(r),
         kms_statement(r, ["dynamodb", "sqs"]),
     ]
 
@@ -333,6 +362,38 @@ def evidence_retention(r: Resources) -> List[iam.PolicyStatement]:
     ]
 
 
+def build_exports(r: Resources) -> List[iam.PolicyStatement]:
+    # Exports queue → this function: copy each clean exhibit's exact version from the evidence
+    # bucket into the exports bucket (S3 copies: CopyObject, or CreateMultipartUpload +
+    # UploadPartCopy + CompleteMultipartUpload, all s3:PutObject on the target and a read of the
+    # source version), write the small files, record an exported custody event per exhibit,
+    # mark the export ready, and queue the officer's email (and its own continuations).
+    return [
+        _consume(r, r.exports_queue, "ConsumeExports"),
+        _queue_exports(r),
+        _send_notifications(r),
+        # HeadObject and CopySource of a version; the malware scan's tag on it.
+        iam.PolicyStatement(
+            sid="ReadEvidenceVersions",
+            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+            resources=[_evidence_objects(r)],
+        ),
+        # Copies and the small files; HeadObject of a copy (s3:GetObject); a failed multipart copy aborted.
+        iam.PolicyStatement(sid="WriteExports", actions=["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+                            resources=[_exports_objects(r)]),
+        table_statement(r, "exports", ["GetItem", "UpdateItem"], "TrackExports"),
+        table_statement(r, "cases", ["GetItem"], "ReadCases"),
+        table_statement(r, "requests", ["Query"], "ReadCaseRequests"),
+        # The evidence of each request (by-request); the malware scan's verdict recorded on an item.
+        table_statement(r, "evidence", ["Query", "UpdateItem"], "ReadEvidence"),
+        # Append-only: the log is read (strongly consistent) and one event put after the last.
+        table_statement(r, "custody", ["PutItem", "Query"], "RecordExported"),
+        kms_statement(r, ["dynamodb", "sqs"]),
+        # Decrypt to read the source version, GenerateDataKey to write the copy (both SSE-KMS).
+        s3_key_statement(["kms:Decrypt", "kms:GenerateDataKey"], r),
+    ]
+
+
 def workflow_events(r: Resources) -> List[iam.PolicyStatement]:
     # The state machine's messages: keep the waiting task's token on the request (or end the
     # task at once if the owner already answered), remind, expire (conditional update).
@@ -349,6 +410,8 @@ FUNCTIONS: Dict[str, FunctionSpec] = {
     spec.chalice_name: spec
     for spec in [
         FunctionSpec("api_handler", "api", api_handler, "Every API Gateway route"),
+        FunctionSpec("build_exports", "build-exports", build_exports,
+                     "Builds case exports in S3 by server-side copies"),
         FunctionSpec("deliver_notifications", "deliver-notifications", deliver_notifications, "Sends queued emails"),
         FunctionSpec("housekeeping", "housekeeping", housekeeping,
                      "Hourly purge of expired items and expiry of overdue footage requests"),

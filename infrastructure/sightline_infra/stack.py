@@ -21,7 +21,7 @@ from .queues import Queues
 from .settings import Settings
 from .security_headers import API_PREFIX, console_content_security_policy
 from .site import Site
-from .storage import AccessLogBucket, AuditBucket, EvidenceBucket, SiteBucket
+from .storage import AccessLogBucket, AuditBucket, EvidenceBucket, ExportsBucket, SiteBucket
 
 # The Chalice stage whose settings (.chalice/config.json) the functions get: chalice.cdk
 # names the stage after the construct's scope, i.e. this stack's id.
@@ -54,6 +54,9 @@ class SightlineStack(Stack):
         # The footage-request state machine's messages (wait with a task token, remind, expire).
         workflow_queue = queues.add("Workflow", queue_name=f"{prefix}-workflow", key=key,
                                     visibility_timeout=Duration.minutes(6))
+        # build_exports runs up to 15 minutes a message (a long build continues in a new message).
+        exports_queue = queues.add("Exports", queue_name=f"{prefix}-exports", key=key,
+                                   visibility_timeout=Duration.minutes(90), backlog_age=Duration.minutes(30))
 
         access_logs = AccessLogBucket(self, "AccessLogs", settings=settings).bucket
         site_bucket = SiteBucket(self, "SiteBucket", settings=settings, access_logs=access_logs).bucket
@@ -104,6 +107,9 @@ class SightlineStack(Stack):
                       access_logs=access_logs)
 
         audit = AuditBucket(self, "Audit", settings=settings, data_key=data_key, access_logs=access_logs)
+        export_ttl_days = AppConfig.from_environ({}).export_ttl_days
+        exports = ExportsBucket(self, "Exports", settings=settings, data_key=data_key, access_logs=access_logs,
+                                ttl_days=export_ttl_days)
 
         officers = OfficerPool(self, "Officers", settings=settings)
         mail = Mail(self, "Mail", settings=settings)
@@ -142,6 +148,10 @@ class SightlineStack(Stack):
             "SIGHTLINE_WORKFLOW_QUEUE": workflow_queue.queue_name,
             "SIGHTLINE_STATE_MACHINE_ARN": state_machine.state_machine_arn,
             "SIGHTLINE_EVIDENCE_BUCKET": evidence.bucket_name,
+            "SIGHTLINE_EXPORTS_BUCKET": exports.bucket_name,
+            "SIGHTLINE_EXPORTS_QUEUE": exports_queue.queue_name,
+            # The bucket's lifecycle expires exports a day after this.
+            "SIGHTLINE_EXPORT_TTL_DAYS": str(export_ttl_days),
             "SIGHTLINE_SITE_URL": site_url,
             "SIGHTLINE_SENDER_EMAIL": settings.sender_email,
             "SIGHTLINE_FORCE_NAME": settings.force_name,
@@ -151,6 +161,10 @@ class SightlineStack(Stack):
             # Entries' TTL; the audit bucket's lock and lifecycle use the same period.
             "SIGHTLINE_AUDIT_RETENTION_DAYS": str(settings.audit_retention_days),
         }
+        if settings.console_domain:
+            # Officers' emails link to the console; on CloudFront's own name it would be a cycle
+            # (the console's distribution names the API), so without a domain they name no link.
+            environment["SIGHTLINE_CONSOLE_URL"] = f"https://{settings.console_domain}"
         pseudonym_key = data_key.pseudonym_key(settings)
         # Only the functions that write audit entries learn where their copies go, and only
         # those that compute keyed hashes where their key is.
@@ -173,6 +187,8 @@ class SightlineStack(Stack):
             state_machine_arn=state_machine.state_machine_arn,
             evidence_bucket=evidence.bucket,
             audit_bucket=audit.bucket,
+            exports_bucket=exports.bucket,
+            exports_queue=exports_queue.queue_name,
             officers_pool_arn=officers.pool.user_pool_arn,
             ingest_queue=ingest.queue_name,
             workflow_queue=workflow_queue.queue_name,
@@ -199,6 +215,7 @@ class SightlineStack(Stack):
             "UserPoolClientId": (officers.client.user_pool_client_id, "Officer API app client"),
             "EvidenceBucketName": (evidence.bucket_name, "Owners' uploaded footage"),
             "AuditBucketName": (audit.bucket_name, "The audit log's locked copy (python -m tools.verify_audit)"),
+            "ExportsBucketName": (exports.bucket_name, "Case exports, built for the force's evidence system"),
             "AlarmTopicArn": (monitoring.topic.topic_arn, "Subscribe on-call channels here"),
         }
         outputs.update({

@@ -1,5 +1,5 @@
-"""S3: the evidence bucket (owners' footage), the audit log's locked copy, the static site bucket
-and the access-log bucket."""
+"""S3: the evidence bucket (owners' footage), the case exports bucket, the audit log's locked
+copy, the static site bucket and the access-log bucket."""
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration, RemovalPolicy
@@ -137,6 +137,47 @@ class EvidenceBucket(Construct):
         )
         if queue_policy.policy_dependable is not None:
             self.bucket.node.add_dependency(queue_policy.policy_dependable)
+
+
+class ExportsBucket(Construct):
+    """Case exports for the force's evidence system (``chalicelib/investigations/exports.py``):
+    built by server-side copies from the evidence bucket, apart from its ingest path (no
+    notifications, no Object Lock, nothing uploaded by the public). Private, KMS with the data
+    key, TLS only, access logged; every object expires a day after its export's links stop
+    (``ttl_days``), and a rebuilt file's old version a day after it is replaced."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, settings: Settings, data_key: DataKey, access_logs: s3.IBucket, ttl_days: int
+    ) -> None:
+        super().__init__(scope, id)
+        self.bucket_name = f"{settings.prefix}-exports-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=self.bucket_name,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=data_key.key,
+            bucket_key_enabled=True,
+            # Not needed for the exports themselves (the evidence bucket keeps the originals);
+            # on so a mistaken overwrite is recoverable for a day, and as every bucket here is.
+            versioned=True,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-exports",
+                    prefix=EXPORTS_PREFIX,
+                    expiration=Duration.days(ttl_days + 1),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="exports/",
+            **private_bucket_defaults(),
+        )
+
+
+# Every object the export worker writes is under this prefix (chalicelib/investigations/exports.py PREFIX).
+EXPORTS_PREFIX = "exports/"
 
 
 class AuditBucket(Construct):

@@ -15,6 +15,7 @@ def _functions(cfn) -> Dict[str, Dict[str, Any]]:
 
 # SQS-driven function → the queue it consumes.
 SQS_FUNCTIONS = {
+    "BuildExports": f"{P}-exports",
     "DeliverNotifications": f"{P}-notifications",
     "IngestEvidence": f"{P}-ingest",
     "WorkflowEvents": f"{P}-workflow",
@@ -229,7 +230,7 @@ def _evidence_resources(cfn, policies: list, actions: set) -> set:
     bucket_id, _ = _evidence_bucket(cfn)
     found = set()
     for statement in policies:
-        if not actions & set(as_list(statement["Action"])) or statement.get("Sid") == "CopyAuditEntries":
+        if not actions & set(as_list(statement["Action"])) or statement.get("Sid") in ("CopyAuditEntries", "OfficersDownloadExports"):
             continue
         for resource in as_list(statement["Resource"]):
             if resource == {"Fn::GetAtt": [bucket_id, "Arn"]}:
@@ -238,6 +239,11 @@ def _evidence_resources(cfn, policies: list, actions: set) -> set:
                 parts = resource["Fn::Join"][1]
                 assert parts[0] == {"Fn::GetAtt": [bucket_id, "Arn"]}, resource
                 found.add("<bucket>" + "".join(parts[1:]))
+    return found
+
+
+def _bucket_id(cfn, kind: str) -> str:
+    (found,) = [k for k, v in resources(cfn, "AWS::S3::Bucket").items() if f"{P}-{kind}-" in str(v["Properties"]["BucketName"])]
     return found
 
 
@@ -326,7 +332,7 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     (secret_id, _) = only(cfn, "AWS::SecretsManager::Secret")
     for name in ("DeliverNotifications", "APIHandler"):
         assert _actions_on(policies[name], secret_id) == {"secretsmanager:GetSecretValue"}, name
-    for name in ("IngestEvidence", "WorkflowEvents", "Housekeeping"):
+    for name in ("IngestEvidence", "WorkflowEvents", "Housekeeping", "BuildExports"):
         assert not _granted(policies[name], "secretsmanager:"), name
     assert _actions_on(deliver, counts) == {"dynamodb:UpdateItem"}
 
@@ -347,6 +353,10 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert _granted(api, "s3:") == {"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion",
                                     "s3:ListMultipartUploadParts", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"}
     assert _evidence_resources(cfn, api, _granted(api, "s3:")) == {"<bucket>/requests/*"}
+    # And the presigned GETs of a ready export's files, under exports/ only.
+    (exports_get,) = [s for s in api if s.get("Sid") == "OfficersDownloadExports"]
+    assert as_list(exports_get["Action"]) == ["s3:GetObject"]
+    assert exports_get["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [_bucket_id(cfn, "exports"), "Arn"]}, "/exports/*"]]}
     assert _kms_through(api, "s3") == {"kms:GenerateDataKey", "kms:Decrypt"}
 
     # Indexes are named only where the code queries them (by-case, by-request), never for a Scan.
@@ -415,3 +425,41 @@ def test_kms_use_is_only_through_the_services(cfn):
         for statement in statements_:
             if any(a.startswith("kms:") for a in as_list(statement["Action"])):
                 assert "kms:ViaService" in statement["Condition"]["StringEquals"], logical_id
+
+
+def test_the_export_worker_copies_server_side_with_least_privilege(cfn):
+    """build_exports reads evidence versions and their scan tags, writes under exports/ only,
+    never deletes, reads its tables and appends to the custody log (PutItem and Query only)."""
+    policies = _function_policies(cfn)["BuildExports"]
+    evidence_bucket, exports_bucket = _bucket_id(cfn, "evidence"), _bucket_id(cfn, "exports")
+    exports, cases, requests, evidence, custody = (
+        _table_id(cfn, s) for s in ("exports", "cases", "requests", "evidence", "custody"))
+
+    def on(bucket_id: str, prefix: str) -> set:
+        target = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, f"/{prefix}*"]]}
+        return {a for s in policies if target in as_list(s["Resource"]) for a in as_list(s["Action"])}
+
+    assert on(evidence_bucket, "requests/") == {"s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging",
+                                               "s3:GetObjectVersionTagging"}
+    assert on(exports_bucket, "exports/") == {"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}
+    assert _granted(policies, "s3:") == on(evidence_bucket, "requests/") | on(exports_bucket, "exports/")
+    assert _kms_through(policies, "s3") == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert _actions_on(policies, custody) == {"dynamodb:PutItem", "dynamodb:Query"}
+    assert _actions_on(policies, exports) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert _actions_on(policies, cases) == {"dynamodb:GetItem"}
+    assert _actions_on(policies, requests) == {"dynamodb:Query"}
+    assert _actions_on(policies, evidence) == {"dynamodb:Query", "dynamodb:UpdateItem"}
+    assert not {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:BatchWriteItem"} & _granted(policies, "dynamodb:")
+    assert _actions_on(policies, _queue_id(cfn, "exports")) == {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage", "sqs:GetQueueUrl"}
+    assert _actions_on(policies, _queue_id(cfn, "notifications")) == {"sqs:SendMessage", "sqs:GetQueueUrl"}
+    assert not _granted(policies, "ses:") and not _granted(policies, "states:")
+
+    function = _functions(cfn)["BuildExports"]["Properties"]
+    # A copy of a 50 GiB file is S3's work, not the function's: 15 minutes, modest memory and concurrency.
+    assert function["Timeout"] == 900 and function["MemorySize"] == 512
+    assert function["ReservedConcurrentExecutions"] <= 5
+    variables = function["Environment"]["Variables"]
+    assert variables["SIGHTLINE_EXPORTS_QUEUE"] == f"{P}-exports" and variables["SIGHTLINE_EXPORTS_BUCKET"]
+    api = _functions(cfn)["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api["SIGHTLINE_EXPORTS_BUCKET"] == variables["SIGHTLINE_EXPORTS_BUCKET"]

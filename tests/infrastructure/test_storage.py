@@ -84,7 +84,7 @@ def test_every_queue_has_a_dead_letter_queue_encryption_and_alarms(cfn):
                if d["Name"] == "QueueName" and isinstance(d["Value"], dict)}
     work_queues = [k for k, q in queues.items() if not q["Properties"]["QueueName"].endswith("-dlq")]
     assert {queues[k]["Properties"]["QueueName"] for k in work_queues} == {
-        f"{P}-notifications", f"{P}-ingest", f"{P}-workflow"}
+        f"{P}-notifications", f"{P}-ingest", f"{P}-workflow", f"{P}-exports"}
     assert len(queues) == 2 * len(work_queues)
     for logical_id in work_queues:
         props = queues[logical_id]["Properties"]
@@ -138,3 +138,28 @@ def test_scanned_cloudtrail_records_every_read_of_the_evidence_bucket(cfn):
     (resource,) = selector["DataResources"]
     assert resource["Type"] == "AWS::S3::Object"
     assert bucket_id in str(resource["Values"])
+
+
+def test_exports_bucket_keeps_exports_only_as_long_as_their_links(cfn):
+    key_id, _ = only(cfn, "AWS::KMS::Key")
+    bucket_id, bucket = _bucket(cfn, "exports")
+    props = bucket["Properties"]
+    (sse,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and sse["BucketKeyEnabled"] is True
+    assert key_id in set(refs(sse["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]))
+    assert props["PublicAccessBlockConfiguration"] == ALL_BLOCKED and _denies_insecure_transport(cfn, bucket_id)
+    assert props["LoggingConfiguration"]["LogFilePrefix"] == "exports/"
+    # Apart from the ingest path: no notifications, no CORS, no Object Lock.
+    assert "NotificationConfiguration" not in props and "CorsConfiguration" not in props
+    assert "ObjectLockEnabled" not in props
+    from chalicelib.base.config import Config
+
+    ttl_days = Config.from_environ({}).export_ttl_days
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == "exports/"
+    assert rule["ExpirationInDays"] == ttl_days + 1
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    # The items' links stop at the same age (the functions are told it).
+    for function in resources(cfn, "AWS::Serverless::Function").values():
+        assert function["Properties"]["Environment"]["Variables"]["SIGHTLINE_EXPORT_TTL_DAYS"] == str(ttl_days)
