@@ -26,6 +26,7 @@ def run(now: datetime, notify: Notify, config: Config) -> Dict[str, int]:
         "expired_requests": requests.expire_overdue(now, notify),
         "officer_notices_queued": requests.tell_officers(now, notify),
         "exports_requeued": exports.requeue_unsent(now, exports.get_export_queue()),
+        "exports_failed": exports.fail_stalled(now),
         **finish_deletions(now, notify, config),
         **records.reconcile(now),
     }

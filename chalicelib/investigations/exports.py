@@ -53,6 +53,7 @@ from chalicelib.footage import custody, evidence, objects, requests
 from chalicelib.footage.tables import (
     ACCEPTED,
     DECLINED,
+    DELETED,
     EXPIRED as REQUEST_EXPIRED,
     QUARANTINED,
     RESPONDED,
@@ -90,6 +91,9 @@ SCAN_RECHECK_DELAY_S = 300
 SCAN_WAIT = timedelta(hours=1)
 # A building export whose first message was never sent is re-queued by housekeeping after this.
 REQUEUE_AFTER = timedelta(minutes=10)
+# A build that made no progress for this long (its message in the dead-letter queue) has failed;
+# a healthy one moves on every copy, and waits for the malware scan an hour at most.
+STALLED_AFTER = timedelta(hours=6)
 # S3 allows 10,000 parts per upload and at most 5 GiB per part; our parts are at least 64 MiB,
 # and larger for files above 625 GiB, so any file within S3's 5 TiB limit fits.
 MAX_PARTS = 10_000
@@ -171,8 +175,10 @@ def links(export_id: str, payload: Any, officer: Officer, *, s3: Any, config: Co
         raise Gone("This export has expired: ask for a new one.", {"export_id": "Expired."})
     if status != READY:
         raise Conflict(f"This export is {status}, not ready to download.", {"export_id": f"Status {status}."})
+    made = [requests.find(request_id) for request_id in item.request_ids or []]
     audit.record(
         officer, Action.DOWNLOAD_EXPORT, case_ref=item.case_ref, reason=data.reason, now=now,
+        registration_ids=sorted({r.registration_id for r in made if r is not None}),
         request_ids=list(item.request_ids or []), evidence_ids=list(item.evidence_ids or []),
         detail={"export_id": item.export_id, "recipient": item.recipient},
     )
@@ -222,6 +228,28 @@ def requeue_unsent(now: datetime, queue: Enqueue, older_than: timedelta = REQUEU
         _queue(item, queue)
         requeued += 1
     return requeued
+
+
+def fail_stalled(now: datetime, older_than: timedelta = STALLED_AFTER) -> int:
+    """Housekeeping: a build that has made no progress for ``older_than`` (its message went to the
+    dead-letter queue) is marked failed, so the officer is not left waiting on it."""
+    stalled = CaseExport.scan(
+        (CaseExport.status == BUILDING) & (CaseExport.queued == True) & (CaseExport.updated_at < now - older_than)  # noqa: E712
+    )
+    failed = 0
+    for item in stalled:
+        try:
+            item.update(
+                actions=[CaseExport.status.set(FAILED), CaseExport.updated_at.set(now),
+                         CaseExport.problem.set("The export could not be built. Ask for a new one; if it fails "
+                                                "again, tell the system's operators.")],
+                condition=(CaseExport.status == BUILDING) & (CaseExport.updated_at < now - older_than),
+            )
+            failed += 1
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+    return failed
 
 
 # ------------------------------------------------------------------------------- the worker
@@ -308,6 +336,7 @@ def build(
             return "continued"
     if plan.waiting:
         queue({"export_id": export_id}, delay_s=SCAN_RECHECK_DELAY_S)
+        item.update(actions=[CaseExport.updated_at.set(now)])
         return "waiting"
 
     files = [_file_entry(exhibit.path, int(exhibit.item.size), exhibit.item.sha256) for exhibit in plan.exhibits]
@@ -496,6 +525,8 @@ def _plan(case: Case, export: CaseExport, *, s3: Any, config: Config, now: datet
         for item in items:
             if item.status == QUARANTINED and (item.scan_result or "").startswith("threat"):
                 plan.withheld.append(_withheld(item, "The malware scan found a threat in this file."))
+            elif item.status == DELETED:
+                plan.withheld.append(_withheld(item, "The file was deleted at the end of its retention."))
             if item.status != ACCEPTED:
                 continue
             exhibit = Exhibit(item, request)

@@ -294,6 +294,7 @@ def test_an_export_is_built_by_server_side_copies_and_verifies_with_sha256sum(cl
     assert links["expires_in"] == get_config().download_url_ttl_s
     [disclosed] = [e for e in AuditEntry.by_officer.query("pc.jones") if e.action == "download_export"]
     assert sorted(disclosed.evidence_ids) == sorted([jane_item.evidence_id, bob_item.evidence_id])
+    assert sorted(disclosed.registration_ids) == ["rbob", "rjane"]
     assert disclosed.reason == "Send to CPS"
 
     # Then sha256sum -c verifies the folder, every file but itself
@@ -518,6 +519,29 @@ def test_an_export_whose_message_was_lost_is_queued_by_housekeeping(client, outb
     run_worker()
     assert CaseExport.get(item.export_id).status == "ready"
     assert housekeeping.run(datetime.now(timezone.utc) + timedelta(minutes=11), get_queue(), get_config())["exports_requeued"] == 0
+
+
+def test_a_build_that_stopped_making_progress_is_marked_failed(client, outbox, case):
+    from chalicelib import housekeeping
+    from chalicelib.base.messages import get_queue
+    from chalicelib.investigations.tables import CaseExport
+
+    # Given an export whose message went to the dead-letter queue (the worker never ran)
+    made = body_of(ask_export(client, case["case_id"]))
+    drain_exports_queue()
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    assert housekeeping.run(later, get_queue(), get_config())["exports_failed"] == 0
+    # When housekeeping runs six hours on
+    much_later = datetime.now(timezone.utc) + timedelta(hours=6, minutes=1)
+    assert housekeeping.run(much_later, get_queue(), get_config())["exports_failed"] == 1
+    # Then the officer sees it failed, with what to do, and its links are refused
+    shown = body_of(client.http.get(f"/officer/exports/{made['export_id']}", headers=bearer("pc.jones")))
+    assert shown["status"] == "failed" and "Ask for a new one" in shown["problem"]
+    refused = post_json(client, f"/officer/exports/{made['export_id']}/links", {"reason": "Send to CPS"}, headers=bearer("pc.jones"))
+    assert refused.status_code == 409
+    # And a late delivery of its message builds nothing
+    assert build_directly(made["export_id"], CountingS3()) == "failed"
+    assert CaseExport.get(made["export_id"]).files == []
 
 
 def test_a_closed_case_can_be_exported(client, outbox, case):
