@@ -570,3 +570,40 @@ def test_the_sample_event_builds_its_export(client, outbox, case):
     # Known: built (the test client's context says 3 s are left: it continues after each copy)
     assert client.lambda_.invoke("build_exports", event).payload == {"batchItemFailures": []}
     assert CaseExport.get(export_id).files and exports.effective_status(CaseExport.get(export_id), datetime.now(timezone.utc)) in ("building", "ready")
+
+
+def test_a_file_above_the_copy_threshold_is_copied_in_parts_of_its_exact_version(client, outbox, case, tmp_path):
+    from chalicelib.investigations import exports
+
+    # Given an owner's file larger than one CopyObject is used for, overwritten after ingest
+    big = MP4_A + bytes(range(256)) * ((exports.COPY_THRESHOLD_BYTES + 5 * 2**20) // 256)
+    place("rbig")
+    ask(client, "rbig")
+    request_id, headers = respond_session(client, outbox, "rbig@example.org")
+    upload(client, request_id, headers, big, "whole-night.mp4")
+    outbox.pump(queue=get_config().ingest_queue, handler="ingest_evidence")
+    item = item_of(request_id)
+    record_version(item)
+    tag_scan(item, "NO_THREATS_FOUND")
+    boto3.client("s3", region_name=REGION).put_object(Bucket=get_config().evidence_bucket, Key=item.key, Body=b"later")
+
+    class PartCounting(CountingS3):
+        parts: List[dict] = []
+
+        def upload_part_copy(self, **kwargs):
+            self.parts.append(kwargs)
+            return self._s3.upload_part_copy(**kwargs)
+
+    s3 = PartCounting()
+    made = body_of(ask_export(client, case["case_id"]))
+    drain_exports_queue()
+    assert build_directly(made["export_id"], s3) == "ready"
+
+    # Then S3 copied it in parts (UploadPartCopy), each from the ingested version
+    assert len(s3.parts) == 2
+    assert {p["CopySource"]["VersionId"] for p in s3.parts} == {item.version_id}
+    into = tmp_path / "big"
+    download(client, made["export_id"], into)
+    [path] = [p for p in (into / "exhibits").iterdir() if item.evidence_id in p.name]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256(big).hexdigest() == item.sha256
+    assert subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=into).returncode == 0
