@@ -297,7 +297,8 @@ def get_custody_log(evidence_id: str) -> dict:
 
 @route("/officer/cases/{case_id}/exports", methods=["POST"])
 def request_case_export(case_id: str) -> Response:
-    made = exports.request_export(case_id, _body(), _officer(OFFICER, SUPERVISOR), queue=exports.get_export_queue(), now=_now())
+    officer = _officer(OFFICER, SUPERVISOR)
+    made = exports.request_export(case_id, _body(), officer, queue=exports.get_export_queue(), config=get_config(), now=_now())
     return Response(body=made, status_code=202)
 
 

@@ -126,7 +126,9 @@ get_export_queue: Lazy[ExportQueue] = Lazy(lambda: ExportQueue(get_config().expo
 # ------------------------------------------------------------------------------- the API
 
 
-def request_export(case_id: str, payload: Any, officer: Officer, *, queue: Enqueue, now: datetime) -> Dict[str, Any]:
+def request_export(
+    case_id: str, payload: Any, officer: Officer, *, queue: Enqueue, config: Config, now: datetime
+) -> Dict[str, Any]:
     """Ask for an export of a case the officer is on (open or closed): audited before anything
     else, then recorded (``queued`` False), then queued (``queued`` True). A failure after the
     record leaves an export that housekeeping queues (:func:`requeue_unsent`)."""
@@ -144,7 +146,7 @@ def request_export(case_id: str, payload: Any, officer: Officer, *, queue: Enque
         recipient=data.recipient, reason=data.reason, requested_by=officer.username, requested_by_sub=officer.sub,
         status=BUILDING, queued=False, created_at=now, updated_at=now,
         # Until it is ready: long enough for any build, then DynamoDB forgets a build that never finished.
-        expires_at=now + timedelta(days=get_config().export_ttl_days + 1),
+        expires_at=now + timedelta(days=config.export_ttl_days + 1),
     )
     item.save(condition=CaseExport.export_id.does_not_exist())
     try:
@@ -253,10 +255,6 @@ def fail_stalled(now: datetime, older_than: timedelta = STALLED_AFTER) -> int:
 
 
 # ------------------------------------------------------------------------------- the worker
-
-
-class ScanPending(RuntimeError):
-    pass
 
 
 @dataclass
