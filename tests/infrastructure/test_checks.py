@@ -121,6 +121,8 @@ def test_package_has_the_app_templates_and_dependencies_for_the_runtime(cfn, pac
     templates = {p.relative_to(REPO / "templates" / "email").as_posix()
                  for p in (REPO / "templates" / "email").rglob("*") if p.is_file()}
     assert {f"chalicelib/email_templates/{t}" for t in templates} <= names
+    # The case export's continuity schedule (chalicelib/investigations/exports.py TEMPLATE_DIRS).
+    assert "chalicelib/export_templates/continuity.html" in names
     top_level = {n.split("/", 1)[0] for n in names}
     assert {"pynamodb", "pydantic", "pydantic_core", "jinja2", "geohash2", "aws_lambda_powertools",
             "email_validator", "jwt", "cryptography"} <= top_level
@@ -213,3 +215,4 @@ def test_app_code_imports_nothing_the_lambda_runtime_lacks():
 
 def test_build_leaves_the_working_tree_alone():
     assert not (REPO / "chalicelib" / "email_templates").exists()
+    assert not (REPO / "chalicelib" / "export_templates").exists()

@@ -330,7 +330,8 @@ def test_an_export_is_built_by_server_side_copies_and_verifies_with_sha256sum(cl
 
     # And the continuity schedule is printable, marked, and shows the owner's words as text
     schedule = (into / f"continuity/JS-1_{jane_item.evidence_id}.html").read_text()
-    assert schedule.count("OFFICIAL-SENSITIVE") >= 4 and "JS/1" in schedule and jane_item.sha256 in schedule
+    assert schedule.count("OFFICIAL-SENSITIVE") >= 3 and "<thead><tr><td><div class=\"marking\">OFFICIAL-SENSITIVE" in schedule
+    assert "<tfoot><tr><td><div class=\"marking\">OFFICIAL-SENSITIVE" in schedule and "JS/1" in schedule and jane_item.sha256 in schedule
     assert "Smith&#39;s Bakery &lt;Ltd&gt;" in schedule and "<Ltd>" not in schedule
     assert "18 seconds fast" in schedule and "<script" not in schedule and "http" not in schedule.split("<body>")[1]
 
