@@ -32,7 +32,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -184,6 +184,10 @@ def links(export_id: str, payload: Any, officer: Officer, *, s3: Any, config: Co
         request_ids=list(item.request_ids or []), evidence_ids=list(item.evidence_ids or []),
         detail={"export_id": item.export_id, "recipient": item.recipient},
     )
+    for evidence_id in item.evidence_ids or []:  # each exhibit's copy, in every exhibit's custody log
+        custody.record(evidence_id, custody.DOWNLOADED, at=now, actor=officer.username, now=now,
+                       detail={"reason": data.reason, "export_id": item.export_id, "recipient": item.recipient,
+                               "link_expires_in_s": config.download_url_ttl_s})
     files = []
     for entry in item.files:
         params = {
@@ -528,7 +532,7 @@ def _plan(case: Case, export: CaseExport, *, s3: Any, config: Config, now: datet
             if item.status != ACCEPTED:
                 continue
             exhibit = Exhibit(item, request)
-            verdict = _scan(item, s3=s3, config=config)
+            verdict = _scan(item, s3=s3, config=config, now=now)
             if verdict is None:
                 plan.exhibits.append(exhibit)
             elif verdict == "pending" and not waited_enough:
@@ -543,7 +547,7 @@ def _plan(case: Case, export: CaseExport, *, s3: Any, config: Config, now: datet
     return plan
 
 
-def _scan(item: EvidenceItem, *, s3: Any, config: Config) -> Optional[str]:
+def _scan(item: EvidenceItem, *, s3: Any, config: Config, now: datetime) -> Optional[str]:
     """None if the malware scan found the item's object clean (``evidence.require_clean``, which
     records the verdict); ``"pending"`` if not scanned yet; otherwise why it is withheld."""
     if item.scan_result == SCAN_CLEAN:
@@ -554,7 +558,7 @@ def _scan(item: EvidenceItem, *, s3: Any, config: Config) -> Optional[str]:
     if verdict is None:
         return "pending"
     try:
-        evidence.require_clean(item, s3=s3, config=config)
+        evidence.require_clean(item, s3=s3, config=config, now=now)
     except Conflict as refused:
         return refused.message
     return None
