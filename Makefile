@@ -22,7 +22,8 @@ run: deps
 test: deps browser
 	$(PY) -m pytest
 
-deps: $(VENV)/.installed $(TOOLS_VENV)/.installed node_modules/.installed site/vendor/leaflet/leaflet.js console/vendor/.copied pages
+deps: $(VENV)/.installed $(TOOLS_VENV)/.installed node_modules/.installed site/vendor/leaflet/leaflet.js \
+	site/vendor/hash-wasm/sha256.umd.min.js console/vendor/.copied pages
 
 # Each app's pages are rendered from templates/pages/<app>/ into <app>/ (committed; a unit test
 # fails when one differs from its rendering). Pages are remade when any template is newer.
@@ -53,6 +54,12 @@ node_modules/.installed: package.json package-lock.json
 site/vendor/leaflet/leaflet.js: node_modules/.installed
 	mkdir -p site/vendor/leaflet
 	cp -r node_modules/leaflet/dist/. site/vendor/leaflet/
+
+# The respond page's streaming SHA-256: WebAssembly, carried inside the script (the site's CSP
+# allows 'wasm-unsafe-eval' for it; docs/decisions.md).
+site/vendor/hash-wasm/sha256.umd.min.js: node_modules/.installed
+	mkdir -p site/vendor/hash-wasm
+	cp node_modules/hash-wasm/dist/sha256.umd.min.js site/vendor/hash-wasm/
 
 # The officers' console: Leaflet, its marker clustering, the QR code of a TOTP enrolment and
 # the site's stylesheet, which the console builds on.

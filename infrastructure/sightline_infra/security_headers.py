@@ -22,11 +22,13 @@ CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 def content_security_policy(*, connect_origins: Sequence[str] = (), tile_url: str = "") -> str:
     """No inline script or style, nothing framed; network access to our own origin (pages and
     ``/api``) and ``connect_origins`` (the evidence bucket, for presigned uploads) only; images
-    may come from the configured map tile server."""
+    may come from the configured map tile server. Scripts may compile WebAssembly
+    (``'wasm-unsafe-eval'``, not ``'unsafe-eval'``: no ``eval`` of strings): the respond page
+    fingerprints footage with hash-wasm's SHA-256 while it uploads."""
     tile_origin = tile_origin_of(tile_url) if tile_url else ""
     directives: List[str] = [
         "default-src 'self'",
-        "script-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self'",
         f"img-src 'self' data:{' ' + tile_origin if tile_origin else ''}",
         " ".join(["connect-src 'self'", *connect_origins]),
