@@ -7,7 +7,11 @@
  * Files go straight to the evidence store with presigned targets the API hands out:
  *   - "post":      one multipart/form-data POST (the policy's fields first, the file last)
  *   - "multipart": the file in parts, each PUT to its own URL (3 at a time, each retried up to
- *                  3 times), then the API is told the upload is complete.
+ *                  3 times).
+ * Meanwhile hashing.js works out the file's SHA-256 from its own sequential reads; when both are
+ * done the API is told the upload is complete, with that fingerprint (for both methods), and
+ * the page shows it beside the server's own, the file's exhibit reference and whether they match.
+ * "About your footage" (statement.js) must be saved before the owner can finish.
  * XMLHttpRequest is used for the uploads because fetch() reports no upload progress.
  * The server then checks each file; the page looks at the request again to show each file's
  * result, on the schedule in poll.js (backing off, paused while the tab is hidden).
@@ -216,6 +220,11 @@
     var active = null; // the row uploading now
     var poller = new Sightline.Poller({ look: lookAgain, onGiveUp: checkingIsSlow });
     var rowCount = 0;
+    var statement = Sightline.Statement({
+      authed: authed,
+      requestPath: requestPath,
+      handleCommonErrors: handleCommonErrors
+    });
 
     var title = document.getElementById("respond-title");
     var views = {
@@ -279,6 +288,7 @@
       queue = [];
       rows.forEach(abortRow);
       poller.stop();
+      statement.stop();
     }
 
     function sessionEnded() {
@@ -449,6 +459,7 @@
       if (rows.some(function (row) {
         return row.state === "checking";
       })) startPolling();
+      statement.render(data);
     }
 
     // -------------------------------------------------------------- announcements
@@ -490,6 +501,10 @@
         xhrs: [],
         cancelled: false,
         run: 0,
+        sha256: null, // worked out here (hashing.js) from row.hashedFile
+        hashedFile: null,
+        hashState: "none", // none, working, done, failed
+        evidence: evidence || null, // the server's view of the file, once it has it
         readOnly: !!(options && options.readOnly) // the request is closed: no more uploads
       };
       var nameId = "upload-" + n + "-name";
@@ -508,12 +523,25 @@
       row.retryEl.addEventListener("click", function () {
         retry(row);
       });
+      row.factsEl = ui.el("dl", { className: "upload__facts", "data-upload-facts": true, hidden: true });
+      row.againEl = ui.el("button", {
+        type: "button",
+        className: "button button--secondary upload__retry",
+        "aria-describedby": nameId + " " + statusId,
+        text: "Upload this file again",
+        hidden: true
+      });
+      row.againEl.addEventListener("click", function () {
+        uploadAgain(row);
+      });
       row.node = ui.el("li", { className: "upload", "data-filename": name }, [
         ui.el("p", { className: "upload__name" }, [row.nameEl, " ", ui.el("span", { className: "upload__size", text: "(" + sizeText(size) + ")" })]),
         row.progressEl,
         row.statusEl,
+        row.factsEl,
         row.helpEl,
-        row.retryEl
+        row.retryEl,
+        row.againEl
       ]);
       if (evidence) applyEvidence(row, evidence, false);
       return row;
@@ -530,27 +558,78 @@
       row.statusEl.textContent = text;
       setText(row.helpEl, options.help || "");
       row.retryEl.hidden = !options.retry;
+      row.againEl.hidden = !options.again;
       row.progressEl.hidden = !(row.file && (state === "uploading" || state === "checking"));
     }
 
     function applyEvidence(row, evidence, speak) {
       row.evidenceId = evidence.evidence_id || row.evidenceId;
+      row.evidence = evidence;
       var before = row.state;
       if (evidence.status === "accepted") {
         setState(row, "accepted", "Received and checked");
-        if (speak && before !== "accepted") announce(row.name + ": received and checked.");
+        if (speak && before !== "accepted") {
+          announce(row.name + ": received and checked" + (evidence.exhibit_ref ? ", exhibit " + evidence.exhibit_ref : "") + ".");
+        }
       } else if (evidence.status === "quarantined") {
         var text = "We could not accept this file: " + problemText(evidence.problem);
+        var canAgain = !row.readOnly && !!row.file && !row.sentAgain && evidence.hash_check === "mismatch";
         setState(row, "quarantined", text, {
           help: row.readOnly
             ? "The officer did not receive this file."
-            : "The officer will not receive it. Try saving the footage from your recorder again and upload the new file, or choose a different file."
+            : canAgain
+              ? "The officer will not receive this copy. Upload the file again."
+              : "The officer will not receive it. Try saving the footage from your recorder again and upload the new file, or choose a different file.",
+          again: canAgain
         });
         if (speak && before !== "quarantined") announce(row.name + ": " + text);
       } else {
         setState(row, "checking", "Uploaded. Checking the file…");
         row.progressEl.value = 100;
       }
+      renderFacts(row);
+    }
+
+    /** A copy that arrived changed (the fingerprints differ): send the same file again, as a new row. */
+    function uploadAgain(row) {
+      if (stopped || !row.file || row.sentAgain) return;
+      row.sentAgain = true;
+      row.againEl.hidden = true;
+      addFile(row.file);
+      pump();
+    }
+
+    /** What the owner can keep: the fingerprint worked out here, and once the server has the
+     * file, its size, the server's fingerprint (or that it matches) and the exhibit reference. */
+    function renderFacts(row) {
+      var evidence = row.evidence || {};
+      var ours = row.sha256 || (typeof evidence.owner_sha256 === "string" ? evidence.owner_sha256 : null);
+      var theirs = typeof evidence.sha256 === "string" && evidence.sha256 ? evidence.sha256 : null;
+      var facts = [];
+      if (ours) facts.push(["Fingerprint (SHA-256)", ours, "fingerprint", "sha256"]);
+      else if (row.hashState === "working") facts.push(["Fingerprint (SHA-256)", "Working it out…", "", "sha256"]);
+      else if (row.hashState === "failed") facts.push(["Fingerprint (SHA-256)", "This browser could not work it out. We check the file ourselves.", "", "sha256"]);
+      else if (theirs && !ours) facts.push(["Fingerprint (SHA-256)", theirs, "fingerprint", "sha256"]);
+      if (theirs && row.state !== "uploading") {
+        facts.push(["Size", sizeText(row.size) + " (" + Number(row.size).toLocaleString("en-GB") + " bytes)", "", "size"]);
+        if (ours && theirs !== ours) facts.push(["Fingerprint of the file we received", theirs, "fingerprint", "server-sha256"]);
+        if (evidence.hash_check === "matched" || (ours && !evidence.hash_check && theirs === ours)) {
+          facts.push(["Fingerprint check", "It matches the file we received: it arrived unchanged.", "", "hash-check"]);
+        } else if (evidence.hash_check === "mismatch" || (ours && theirs !== ours)) {
+          facts.push(["Fingerprint check", "It does not match the file we received: the file changed on the way.", "", "hash-check"]);
+        }
+        if (evidence.exhibit_ref) facts.push(["Exhibit reference", String(evidence.exhibit_ref), "", "exhibit-ref"]);
+      }
+      ui.clear(row.factsEl);
+      facts.forEach(function (fact) {
+        row.factsEl.appendChild(
+          ui.el("div", { "data-fact": fact[3] }, [
+            ui.el("dt", { text: fact[0] }),
+            ui.el("dd", { className: fact[2] || null, text: fact[1] })
+          ])
+        );
+      });
+      row.factsEl.hidden = !facts.length;
     }
 
     function addRow(row) {
@@ -649,6 +728,7 @@
       row.announced = 0;
       row.evidenceId = null;
       row.pendingEvidence = null;
+      row.evidence = null;
       row.progressEl.value = 0;
       setState(row, "queued", "Waiting to upload");
       queue.push(row);
@@ -687,6 +767,7 @@
       row.progressEl.value = 0;
       announce("Uploading " + row.name + ".");
       var file = row.file;
+      var hashing = hashRow(row, run);
       return authed("POST", requestPath("/uploads"), {
         filename: file.name,
         content_type: file.type || "application/octet-stream",
@@ -695,9 +776,13 @@
         .then(function (target) {
           if (stopped || row.cancelled) throw new Stopped();
           if (!target || typeof target !== "object") throw new StoreError(-1);
-          if (target.method === "multipart") return sendMultipart(row, target);
-          if (target.method === "post" && target.url) return sendPost(row, target);
-          throw new StoreError(-1);
+          var sent;
+          if (target.method === "multipart") sent = sendMultipart(row, target);
+          else if (target.method === "post" && target.url) sent = sendPost(row, target);
+          else throw new StoreError(-1);
+          return sent.then(function () {
+            return finishUpload(row, target, hashing);
+          });
         })
         .then(function () {
           if (run !== row.run) return;
@@ -720,6 +805,63 @@
           }
           failRow(row, (error && error.message) || "The upload did not finish. Please try again.", true);
         });
+    }
+
+    /** The file's SHA-256, read in slices beside the upload: resolves the hex, or null if this
+     * browser cannot (the upload goes on without it) or the upload stopped. Never rejects. */
+    function hashRow(row, run) {
+      if (row.sha256 && row.hashedFile === row.file) return Promise.resolve(row.sha256); // a retry
+      row.sha256 = null;
+      if (!Sightline.hashing || !Sightline.hashing.available()) {
+        row.hashState = "failed";
+        renderFacts(row);
+        return Promise.resolve(null);
+      }
+      var file = row.file;
+      row.hashState = "working";
+      renderFacts(row);
+      return Sightline.hashing
+        .sha256(file, {
+          cancelled: function () {
+            return stopped || row.cancelled || run !== row.run;
+          }
+        })
+        .then(
+          function (hex) {
+            if (run !== row.run) return null;
+            row.sha256 = hex;
+            row.hashedFile = file;
+            row.hashState = "done";
+            renderFacts(row);
+            return hex;
+          },
+          function (error) {
+            if (run !== row.run || (error && error.cancelled)) return null;
+            row.hashState = "failed";
+            renderFacts(row);
+            return null;
+          }
+        );
+    }
+
+    /** Both sent and hashed: tell the API, with the fingerprint. A multipart upload is only
+     * finished by this call; a POSTed file is already stored, so a fingerprint the API could
+     * not take does not fail the upload (the server still hashes and checks the file itself). */
+    function finishUpload(row, target, hashing) {
+      row.statusEl.textContent = row.hashState === "working" ? "Uploaded. Finishing the fingerprint…" : "Finishing upload…";
+      return hashing.then(function (hex) {
+        if (stopped || row.cancelled) throw new Stopped();
+        row.statusEl.textContent = "Finishing upload…";
+        var body = hex ? { sha256: hex } : {};
+        var path = target.complete_url_path ||
+          (target.upload_id ? requestPath("/uploads/" + encodeURIComponent(target.upload_id) + "/complete") : null);
+        if (target.method === "multipart") return authed("POST", path, body);
+        if (!path) return null;
+        return authed("POST", path, body).catch(function (error) {
+          if (error && (error.status === 401 || error.status === 410)) throw error;
+          return null;
+        });
+      });
     }
 
     function progress(row, bytes) {
@@ -833,7 +975,7 @@
       return attempt();
     }
 
-    /** The file in parts: 3 at a time, progress summed, then tell the API it is complete. */
+    /** The file in parts: 3 at a time, progress summed (finishUpload then completes it). */
     function sendMultipart(row, target) {
       var partSize = Number(target.part_size);
       var parts = Array.isArray(target.parts) ? target.parts.slice() : [];
@@ -877,9 +1019,6 @@
           );
         }
         fill();
-      }).then(function () {
-        row.statusEl.textContent = "Finishing upload…";
-        return authed("POST", target.complete_url_path, {});
       });
     }
 
@@ -936,11 +1075,30 @@
       return !!active || queue.length > 0;
     }
 
+    /** Files the server has (or is checking): the statement must be saved before finishing. */
+    function filesSent() {
+      return rows.some(function (row) {
+        return row.state === "checking" || row.state === "accepted" || row.state === "quarantined";
+      });
+    }
+
     finishButton.addEventListener("click", function () {
       if (finishing || stopped) return;
       if (uploadsRunning()) {
         Sightline.errors.show(views.request, errorsEl, {}, {
           message: "Wait until your files have finished uploading, then select 'I've finished uploading'."
+        });
+        return;
+      }
+      if (filesSent() && !statement.isSaved()) {
+        Sightline.errors.show(views.request, errorsEl, {
+          statement: "Answer the questions in 'About your footage' and select 'Save these details' before you finish"
+        });
+        return;
+      }
+      if (statement.hasUnsavedChanges()) {
+        Sightline.errors.show(views.request, errorsEl, {
+          statement: "You changed 'About your footage'. Select 'Save these details' before you finish"
         });
         return;
       }
@@ -951,11 +1109,14 @@
         .then(function () {
           stopAll();
           setText(views.done.querySelector("[data-done-text]"), "The officer has been told your footage is ready.");
+          var sent = filesSent();
           setText(
             views.done.querySelector("[data-done-more]"),
-            "They may contact you if they need anything else. You can close this page."
+            (sent ? "We are emailing you a receipt: it lists each file we accepted, with its fingerprint and exhibit reference. " : "") +
+              "The officer may contact you if they need anything else. You can close this page."
           );
           show("done", "Thank you");
+          if (sent) showReceipt();
         })
         .catch(function (error) {
           if (handleCommonErrors(error)) return;
@@ -966,6 +1127,62 @@
           finishButton.removeAttribute("aria-disabled");
         });
     });
+
+    /** The files accepted, as the receipt lists them; looked up once more for the latest. */
+    function showReceipt() {
+      var fromRows = rows
+        .map(function (row) {
+          return row.evidence ? Object.assign({}, row.evidence, { filename: row.name, size: row.size }) : null;
+        })
+        .filter(Boolean);
+      authed("GET", requestPath())
+        .then(function (data) {
+          renderReceipt(data && Array.isArray(data.uploads) ? data.uploads : fromRows);
+        })
+        .catch(function () {
+          renderReceipt(fromRows);
+        });
+    }
+
+    function renderReceipt(uploads) {
+      var box = views.done.querySelector("[data-receipt]");
+      var list = box.querySelector("[data-receipt-list]");
+      var pending = box.querySelector("[data-receipt-pending]");
+      ui.clear(list);
+      var accepted = uploads.filter(function (evidence) {
+        return evidence && evidence.status === "accepted";
+      });
+      var checking = uploads.filter(function (evidence) {
+        return evidence && evidence.status !== "accepted" && evidence.status !== "quarantined";
+      }).length;
+      accepted.forEach(function (evidence) {
+        var size = Number(evidence.size) || 0;
+        var facts = [
+          ["Size", sizeText(size) + " (" + size.toLocaleString("en-GB") + " bytes)", null, "size"],
+          ["Fingerprint (SHA-256)", evidence.sha256 || "Not known yet", "fingerprint", "sha256"],
+          ["Exhibit reference", evidence.exhibit_ref || "Not given yet", null, "exhibit-ref"]
+        ];
+        list.appendChild(
+          ui.el("li", { "data-filename": evidence.filename || "" }, [
+            ui.el("p", { className: "upload__filename", text: String(evidence.filename || "File") }),
+            ui.el("dl", { className: "upload__facts" }, facts.map(function (fact) {
+              return ui.el("div", { "data-fact": fact[3] }, [
+                ui.el("dt", { text: fact[0] }),
+                ui.el("dd", { className: fact[2], text: String(fact[1]) })
+              ]);
+            }))
+          ])
+        );
+      });
+      setText(
+        pending,
+        checking
+          ? "We are still checking " + (checking === 1 ? "1 file" : checking + " files") +
+            ". We will email you about " + (checking === 1 ? "it" : "them") + " once the check is done."
+          : ""
+      );
+      box.hidden = !accepted.length && !checking;
+    }
 
     declineToggle.addEventListener("click", function () {
       var open = declinePanel.hidden;
