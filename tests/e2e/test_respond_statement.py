@@ -218,6 +218,7 @@ class FakeApi:
     the browser's: the page must show the server's time, not the device's."""
 
     SERVER_AHEAD = timedelta(minutes=5)
+    PART_BYTES = 4096
 
     def __init__(self, page):
         self.uploads: List[Dict] = []
@@ -227,7 +228,8 @@ class FakeApi:
         csp = security_headers(connect_origins=[STORE])["Content-Security-Policy"]
         self.headers = {"Content-Security-Policy": csp.replace("; upgrade-insecure-requests", "")}
         page.route(f"{ORIGIN}/**", self.handle)
-        page.route(f"{STORE}/**", lambda route: route.fulfill(status=204, headers={"Access-Control-Allow-Origin": "*"}))
+        page.route(f"{STORE}/**", lambda route: route.fulfill(status=204, headers={
+            "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST, PUT"}))
 
     def request(self) -> Dict:
         return {
@@ -259,8 +261,13 @@ class FakeApi:
             body = request.post_data_json
             upload_id = f"u{len(self.completed) + 1}"
             self.completed[upload_id] = {"filename": body["filename"], "size": body["size"]}
-            return self.json(route, {"upload_id": upload_id, "key": f"requests/{REQUEST_ID}/{upload_id}/x",
-                                     "method": "post", "url": STORE + "/bucket", "fields": {"key": "x"}})
+            start = {"upload_id": upload_id, "key": f"requests/{REQUEST_ID}/{upload_id}/x"}
+            if body["filename"].endswith(".dav"):  # a recorder's export, sent in parts
+                count = -(-body["size"] // self.PART_BYTES)
+                return self.json(route, {**start, "method": "multipart", "part_size": self.PART_BYTES,
+                                         "parts": [{"part_number": n, "url": f"{STORE}/part/{n}"} for n in range(1, count + 1)],
+                                         "complete_url_path": f"{base[4:]}/uploads/{upload_id}/complete"})
+            return self.json(route, {**start, "method": "post", "url": STORE + "/bucket", "fields": {"key": "x"}})
         if path.startswith(base + "/uploads/") and path.endswith("/complete"):
             upload_id = path.split("/")[-2]
             sent = self.completed[upload_id]
@@ -338,10 +345,14 @@ def test_the_page_checks_the_statement_and_offers_a_changed_file_again(page):
     page.get_by_label("I saved (exported) them from the recorder or app").check()
 
     # Files: the first arrives changed; the page says so and offers to send it again
-    first, second = b"first file" * 1000, b"second file" * 1000
-    upload(page, {"a.mp4": ("video/mp4", first), "b.mp4": ("video/mp4", second)})
+    first, second, export = b"first file" * 1000, b"second file" * 1000, bytes(range(256)) * 50
+    upload(page, {"a.mp4": ("video/mp4", first), "b.mp4": ("video/mp4", second),
+                  "c.dav": ("application/octet-stream", export)})
     expect(fact(page, "b.mp4", "exhibit-ref")).to_have_text("DP/1", timeout=15_000)
     expect(fact(page, "b.mp4", "sha256")).to_have_text(hashlib.sha256(second).hexdigest())
+    # The export went in 4 parts, and its completion carried the whole file's SHA-256
+    expect(fact(page, "c.dav", "exhibit-ref")).to_have_text("DP/2", timeout=15_000)
+    assert api.uploads[2]["owner_sha256"] == hashlib.sha256(export).hexdigest()
     changed = page.locator('#uploads [data-filename="a.mp4"]').first
     expect(changed.locator("[data-upload-status]")).to_contain_text("not the file you sent")
     expect(fact(page, "a.mp4", "sha256").first).to_have_text(hashlib.sha256(first).hexdigest())
@@ -349,7 +360,7 @@ def test_the_page_checks_the_statement_and_offers_a_changed_file_again(page):
     assert api.uploads[0]["owner_sha256"] == hashlib.sha256(first).hexdigest()
     changed.get_by_role("button", name="Upload this file again").click()
     expect(page.locator('#uploads [data-filename="a.mp4"]')).to_have_count(2)
-    expect(fact(page, "a.mp4", "exhibit-ref").last).to_have_text("DP/2", timeout=15_000)
+    expect(fact(page, "a.mp4", "exhibit-ref").last).to_have_text("DP/3", timeout=15_000)
 
     # Finishing needs the statement saved
     page.get_by_role("button", name="I've finished uploading").click()
@@ -370,6 +381,6 @@ def test_the_page_checks_the_statement_and_offers_a_changed_file_again(page):
     expect(page.locator("[data-statement-status]")).to_contain_text("Saved.")
     page.get_by_role("button", name="I've finished uploading").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
-    expect(page.locator("[data-receipt-list] li")).to_have_count(2)
+    expect(page.locator("[data-receipt-list] li")).to_have_count(3)
     assert_accessible(page, "respond page, thank you")
     assert problems(page, console_errors) == []
