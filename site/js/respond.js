@@ -223,7 +223,14 @@
     var statement = Sightline.Statement({
       authed: authed,
       requestPath: requestPath,
-      handleCommonErrors: handleCommonErrors
+      handleCommonErrors: handleCommonErrors,
+      // Files accepted before the statement get their exhibit references (the producer's
+      // initials) when it is saved: look at them again.
+      onSaved: function () {
+        lookAgain().catch(function () {
+          /* the next look, or a reload, shows them */
+        });
+      }
     });
 
     var title = document.getElementById("respond-title");

@@ -8,7 +8,7 @@
  * the owner reads their recorder, and the owner types what the recorder showed. The server works
  * out the offset (recorder minus true time) and the page says it in words.
  *
- *   var statement = Sightline.Statement({authed, requestPath, handleCommonErrors})
+ *   var statement = Sightline.Statement({authed, requestPath, handleCommonErrors, onSaved})
  *   statement.render(request)           fill from GET /owner/requests/{id}; starts the clock
  *   statement.isSaved(), statement.hasUnsavedChanges(), statement.stop()
  *
@@ -464,6 +464,7 @@
           saved = answer && typeof answer === "object" ? answer : result.statement;
           dirty = false;
           showStatus();
+          if (options.onSaved) options.onSaved(saved);
           statusEl.focus({ preventScroll: true });
           statusEl.scrollIntoView({ block: "center" });
         })
