@@ -102,9 +102,11 @@
   function offsetSentence(clock) {
     if (!clock) return "";
     if (clock.checked === false) return "You told us you cannot check the recorder's clock.";
+    // The server's words where it gives them ("18 seconds fast"), else the same worked out here.
+    if (typeof clock.offset_words === "string" && clock.offset_words) return "Your recorder's clock is " + clock.offset_words + ".";
     if (typeof clock.offset_seconds !== "number") return "";
     var words = offsetWords(clock.offset_seconds);
-    return words ? "Your recorder's clock is " + words + "." : "Your recorder's clock is right, to the second.";
+    return "Your recorder's clock is " + (words || "right to the second") + ".";
   }
 
   function cameraLabel(camera) {
