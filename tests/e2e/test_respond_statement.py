@@ -199,6 +199,11 @@ def test_owner_states_a_fast_clock_and_sees_the_fingerprints_and_exhibits(local_
         assert by_name[name]["owner_sha256"] == digest == by_name[name]["sha256"]
         assert by_name[name]["hash_check"] == "matched"
         assert receipt.locator(f'[data-filename="{name}"]').inner_text().count(by_name[name]["exhibit_ref"]) == 1
+    # And the receipt the page promised is in the owner's inbox, with the same fingerprints
+    mail = outbox.wait_for_subject(OWNER, "Your receipt: the footage you sent for case E2E/STATEMENT/1")
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    for name, (_, data) in files.items():
+        assert hashlib.sha256(data).hexdigest() in text and by_name[name]["exhibit_ref"] in text
     assert problems(page, console_errors) == []
 
 
