@@ -1189,6 +1189,10 @@
           : ""
       );
       box.hidden = !accepted.length && !checking;
+      if (box.hidden) {
+        // Nothing was accepted: no receipt to promise.
+        setText(views.done.querySelector("[data-done-more]"), "The officer may contact you if they need anything else. You can close this page.");
+      }
     }
 
     declineToggle.addEventListener("click", function () {
