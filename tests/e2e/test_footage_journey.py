@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from local.scanner import EICAR
 from tests.e2e.conftest import axe_violations
 from tests.e2e.test_officer_search import call, token_for
+from tests.e2e.test_respond_statement import fill_statement
 
 pytestmark = pytest.mark.e2e
 
@@ -98,6 +99,8 @@ def test_officer_asks_owner_uploads_officer_downloads(local_stack, outbox, page,
             "Received and checked", timeout=30_000
         )
     assert_accessible(page, "respond page, uploaded")
+    fill_statement(page)
+    expect(page.locator("[data-statement-status]")).to_contain_text("Saved.")
     page.get_by_role("button", name="I've finished uploading").click()
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     assert_accessible(page, "respond page, done")

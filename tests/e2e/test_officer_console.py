@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from local.officer_sign_in import _totp, totp_code
 from tests.e2e.conftest import WCAG_22_AA, axe_violations
 from tests.e2e.test_footage_journey import FRONT_DOOR
+from tests.e2e.test_respond_statement import fill_statement
 
 pytestmark = pytest.mark.e2e
 
@@ -126,6 +127,8 @@ def test_officer_signs_in_with_totp_searches_filters_and_asks_three_owners(page,
             [{"name": "shop-door.mp4", "mimeType": "video/mp4", "buffer": FRONT_DOOR}])
         respond.get_by_role("button", name="Upload files").click()
         respond.locator('[data-filename="shop-door.mp4"] [data-upload-status]').get_by_text("Received and checked").wait_for(timeout=30_000)
+        fill_statement(respond)
+        expect(respond.locator("[data-statement-status]")).to_contain_text("Saved.")
         respond.get_by_role("button", name="I've finished uploading").click()
         respond.get_by_role("heading", name="Thank you").wait_for()
         respond.close()
