@@ -249,6 +249,7 @@ class LocalStack:
             "tileAttribution": os.environ.get("SIGHTLINE_TILE_ATTRIBUTION", ""),
             "geocoderUrl": self.args.geocoder_url,
             "forceName": self.app_environ()["SIGHTLINE_FORCE_NAME"],
+            "timeZone": get_config().force_timezone,
             "mapCenter": [52.4862, -1.8904],
             "mapZoom": 14,
             "categories": list(get_config().case_categories),

@@ -1,7 +1,10 @@
 // My cases: the officer's cases, each case's requests by status with deadlines, a response
-// summary, evidence (name, size, SHA-256, received at) and an audited download that asks why;
-// the officer in charge (or a supervisor) manages the team.
+// summary, how long its evidence is kept (and a supervisor's indefinite hold), each request's
+// owner's statement and exhibits (reference, size, SHA-256, checks, chain of custody, an audited
+// download that asks why), unused material, the case's exports, and the team.
 import { formatWhen } from "./search.js";
+import { el, button, facts } from "./elements.js";
+import { exhibitCard, forceDate, isUnused, statementSection, unusedMaterial } from "./evidence.js";
 
 const STATUS_WORDS = {
   sent: "Waiting for a reply",
@@ -10,17 +13,6 @@ const STATUS_WORDS = {
   declined: "Declined",
   expired: "Expired without a reply",
 };
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (name === "text") node.textContent = value;
-    else if (name === "className") node.className = value;
-    else node.setAttribute(name, value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
 
 export function formatSize(bytes) {
   const units = ["bytes", "KB", "MB", "GB", "TB"];
@@ -33,25 +25,37 @@ export function formatSize(bytes) {
   return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** How long the case's evidence is kept, in words. */
+export function retentionWords(item) {
+  if (item.hold) return "Held indefinitely";
+  if (item.evidence_delete_after) return `Evidence kept until ${forceDate(item.evidence_delete_after)}`;
+  return "Kept while the case is open";
+}
+
 export class CasesView {
-  constructor(root, { api, session, showError }) {
+  /** `custody` opens an exhibit's chain of custody; `exports` shows the open case's exports. */
+  constructor(root, { api, session, showError, custody, exports }) {
     this.root = root;
     this.api = api;
     this.session = session;
     this.showError = showError;
+    this.custody = custody;
+    this.exports = exports;
     this.list = root.querySelector("#case-list");
     this.detail = root.querySelector("#case-detail");
   }
 
   async load() {
     this.detail.hidden = true;
+    this.exports.root.hidden = true;
+    this.exports.stop();
     this.list.replaceChildren(el("li", { text: "Loading your cases…" }));
     try {
       const { body } = await this.api("GET", "/officer/cases");
       this.list.replaceChildren(
         ...(body.cases.length ? body.cases : [null]).map((item) =>
           item
-            ? el("li", {}, this.#button(`${item.case_ref}: ${item.category} (${item.status})`, () => this.open(item.case_id)))
+            ? el("li", {}, button(`${item.case_ref}: ${item.category} (${item.status})`, () => this.open(item.case_id)))
             : el("li", { text: "You are not on any case yet. A search under a new reference opens one." }),
         ),
       );
@@ -61,18 +65,13 @@ export class CasesView {
     }
   }
 
-  #button(text, onClick, className = "link-button") {
-    const button = el("button", { type: "button", className, text });
-    button.addEventListener("click", onClick);
-    return button;
-  }
-
-  async open(caseId) {
+  async open(caseId, focus = "h2") {
     try {
       const { body: item } = await this.api("GET", `/officer/cases/${encodeURIComponent(caseId)}`);
       this.#render(item);
       this.detail.hidden = false;
-      this.detail.querySelector("h2").focus();
+      this.exports.show(item);
+      this.detail.querySelector(focus).focus();
     } catch (error) {
       this.showError(error.message);
     }
@@ -84,16 +83,13 @@ export class CasesView {
       ([status, list]) => `${list.length} ${(STATUS_WORDS[status] || status).toLowerCase()}`,
     );
     const manages = item.officer_in_charge === this.session.username || this.session.groups.includes("supervisor");
-    const facts = el(
-      "dl",
-      { className: "summary-list" },
-      ...[
-        ["Category", item.category],
-        ["Status", item.status],
-        ["Officer in charge", item.officer_in_charge],
-        ["Responses", requests.length ? `${requests.length} asked: ${counts.join(", ")}; ${item.evidence_count} file${item.evidence_count === 1 ? "" : "s"} received.` : "No owner asked yet."],
-      ].map(([term, value]) => el("div", {}, el("dt", { text: term }), el("dd", { text: value || "" }))),
-    );
+    const summary = facts([
+      ["Category", item.category],
+      ["Status", item.status],
+      ["Officer in charge", item.officer_in_charge],
+      ["Responses", requests.length ? `${requests.length} asked: ${counts.join(", ")}; ${item.evidence_count} file${item.evidence_count === 1 ? "" : "s"} received.` : "No owner asked yet."],
+      ["Evidence", el("span", { id: "case-retention", text: retentionWords(item) })],
+    ]);
     const sections = Object.entries(item.requests_by_status || {}).map(([status, list]) =>
       el(
         "section",
@@ -104,10 +100,32 @@ export class CasesView {
     );
     this.detail.replaceChildren(
       el("h2", { tabindex: "-1", text: `Case ${item.case_ref}` }),
-      facts,
+      summary,
+      this.#hold(item),
       this.#team(item, manages),
       el("h2", { text: "Footage requests" }),
       ...(sections.length ? sections : [el("p", { text: "No owner has been asked in this case yet." })]),
+    );
+  }
+
+  /** A supervisor's indefinite hold on the case's evidence: a toggle button (aria-pressed). */
+  #hold(item) {
+    if (!this.session.groups.includes("supervisor")) return null;
+    const toggle = button("Hold indefinitely", async () => {
+      try {
+        await this.api("PATCH", `/officer/cases/${encodeURIComponent(item.case_id)}`, { hold: !item.hold });
+        await this.open(item.case_id, "#hold-toggle");
+      } catch (error) {
+        this.showError(error.message);
+      }
+    }, "button button--secondary", { id: "hold-toggle", "aria-pressed": item.hold ? "true" : "false", "aria-describedby": "hold-hint" });
+    return el(
+      "div",
+      { className: "hold no-print" },
+      toggle,
+      el("p", { className: "hint", id: "hold-hint", text: item.hold
+        ? "On: the evidence is kept until a supervisor lifts the hold. Press to lift it."
+        : "Off: the evidence is deleted at the end of its retention after the case closes. Press to keep it indefinitely." }),
     );
   }
 
@@ -118,59 +136,57 @@ export class CasesView {
       `asked ${formatWhen(request.created_at)}`,
     ];
     if (request.answered_at) line.push(`answered ${formatWhen(request.answered_at)}`);
-    if (request.decline_reason) line.push(`reason given: ${request.decline_reason}`);
     if (request.evidence_count) line.push(`${request.evidence_count} file${request.evidence_count === 1 ? "" : "s"}`);
-    const li = el("li", {}, el("p", { text: line.join("; ") }));
-    if (request.evidence_count) {
-      const holder = el("div");
-      li.append(
-        this.#button(`Show the files for registration ${request.registration_id}`, () => this.#evidence(request, holder), "button button--secondary"),
-        holder,
-      );
+    const holder = el("div", { className: "request-detail" });
+    const li = el("li", {}, el("p", { text: line.join("; ") }), unusedMaterial(request));
+    const answered = request.evidence_count || isUnused(request) || request.status === "responded";
+    if (answered) {
+      li.append(button(`Show the request from registration ${request.registration_id}`, () => this.#requestDetail(request, holder), "button button--secondary"), holder);
     }
     return li;
   }
 
-  async #evidence(request, holder) {
+  async #requestDetail(request, holder) {
     try {
       const { body } = await this.api("GET", `/officer/requests/${encodeURIComponent(request.request_id)}`);
-      const rows = body.evidence.map((item) => {
-        const cell = el("td");
-        cell.append(this.#downloadForm(item));
-        return el(
-          "tr",
-          {},
-          el("td", { text: item.filename }),
-          el("td", { text: formatSize(item.size) }),
-          el("td", {}, el("code", { className: "sha256", text: item.sha256 })),
-          el("td", { text: formatWhen(item.uploaded_at) }),
-          cell,
-        );
-      });
+      const heading = el("h4", { tabindex: "-1", text: `Request to registration ${body.registration_id || request.registration_id}` });
+      const evidence = body.evidence || [];
       holder.replaceChildren(
-        el(
-          "div",
-          { className: "table-scroll", tabindex: "0", role: "region", "aria-label": `Files for registration ${request.registration_id}` },
-          el(
-            "table",
-            {},
-            el("caption", { text: `Files received for registration ${request.registration_id}` }),
-            el("thead", {}, el("tr", {}, ...["Name", "Size", "SHA-256", "Received", "Download"].map((h) => el("th", { scope: "col", text: h })))),
-            el("tbody", {}, ...rows),
-          ),
-        ),
+        ...[heading, unusedMaterial(body)].filter(Boolean),
+        statementSection(body.statement, "h5"),
+        el("h5", { text: evidence.length ? `Exhibits (${evidence.length})` : "Exhibits" }),
+        evidence.length
+          ? el("ul", { className: "exhibit-list" }, ...evidence.map((item) => exhibitCard(item, {
+            formatSize, headingLevel: "h6",
+            actions: [this.#custodyButton(item, holder), this.#downloadForm(item)],
+          })))
+          : el("p", { text: "No files were received for this request." }),
       );
-      holder.querySelector("table").focus();
+      heading.focus();
     } catch (error) {
       this.showError(error.message);
     }
+  }
+
+  #custodyButton(item, holder) {
+    const opener = button(`Chain of custody of ${item.exhibit_ref ? `exhibit ${item.exhibit_ref}` : item.filename}`, () =>
+      this.custody.open(item.evidence_id, {
+        exhibitRef: item.exhibit_ref,
+        filename: item.filename,
+        onBack: () => {
+          this.custody.showView("view-cases");
+          this.exports.refresh();
+          if (holder.isConnected) opener.focus();
+        },
+      }), "button button--secondary");
+    return opener;
   }
 
   #downloadForm(item) {
     const id = `reason-${item.evidence_id}`;
     const form = el(
       "form",
-      { className: "download-form", novalidate: "" },
+      { className: "download-form no-print", novalidate: "" },
       el("label", { for: id, text: `Reason for downloading ${item.filename}` }),
       el("input", { type: "text", id, maxlength: "500", required: "" }),
       el("button", { type: "submit", className: "button button--secondary", text: `Download ${item.filename}` }),
@@ -200,7 +216,7 @@ export class CasesView {
     const members = item.team.map((username) => {
       const li = el("li", { text: username + (username === item.officer_in_charge ? " (officer in charge)" : "") });
       if (manages && username !== item.officer_in_charge) {
-        li.append(" ", this.#button(`Remove ${username}`, () => this.#change(item, "DELETE", `/team/${encodeURIComponent(username)}`)));
+        li.append(" ", button(`Remove ${username}`, () => this.#change(item, "DELETE", `/team/${encodeURIComponent(username)}`)));
       }
       return li;
     });
@@ -226,8 +242,7 @@ export class CasesView {
   async #change(item, method, path, body) {
     try {
       await this.api(method, `/officer/cases/${encodeURIComponent(item.case_id)}${path}`, body);
-      await this.open(item.case_id);
-      this.detail.querySelector("#team-heading").focus();
+      await this.open(item.case_id, "#team-heading");
     } catch (error) {
       this.showError(error.message);
     }

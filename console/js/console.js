@@ -1,10 +1,12 @@
-// The officers' console: sign in, search, ask. Plain ES modules, no framework; everything the
+// The officers' console: sign in, search, ask, cases and their evidence, the audit log. Plain ES modules, no framework; everything the
 // API returns is shown with textContent.
 import { settings } from "./settings.js";
 import { Session, explain, otpauthUri } from "./cognito.js";
 import { makeApi } from "./api.js";
 import { SearchView, isoToLocalInput } from "./search.js";
-import { CasesView } from "./cases.js";
+import { CasesView, formatSize } from "./cases.js";
+import { CustodyView } from "./custody.js";
+import { ExportsView } from "./exports.js";
 import { AuditView } from "./audit.js";
 import { askOwners, askProblems, preview, readAskForm } from "./ask.js";
 import qrcode from "../vendor/qrcode/qrcode.mjs";
@@ -190,10 +192,13 @@ function selectionChanged() {
 
 // ------------------------------------------------------------------ my cases
 
-const cases = new CasesView($("#view-cases"), { api, session, showError: (text) => showError("#cases-error", text) });
+const custody = new CustodyView($("#view-custody"), { api, showView, showError: (text) => showError("#custody-error", text) });
+const exports = new ExportsView($("#case-exports"), { api, formatSize, showError: (text, focus) => showError("#exports-error", text, focus) });
+const cases = new CasesView($("#view-cases"), { api, session, custody, exports, showError: (text) => showError("#cases-error", text) });
 for (const button of document.querySelectorAll("[data-show]")) {
   button.addEventListener("click", () => {
     notice("");
+    exports.stop();
     showView(button.dataset.show);
     if (button.dataset.show === "view-search") search.showMap();
     if (button.dataset.show === "view-cases") {

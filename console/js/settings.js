@@ -8,6 +8,8 @@ const defaults = {
   tileUrl: "",
   tileAttribution: "",
   forceName: "your police force",
+  // The force's time zone: custody events, exports and clock checks are shown in its local time.
+  timeZone: "Europe/London",
   mapCenter: [52.4862, -1.8904],
   mapZoom: 14,
   categories: [],

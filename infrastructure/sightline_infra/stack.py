@@ -259,6 +259,7 @@ class SightlineStack(Stack):
                     "mapCenter": [lat, lon],
                     "mapZoom": settings.map_zoom,
                     "categories": list(AppConfig.from_environ({}).case_categories),
+                    "timeZone": AppConfig.from_environ({}).force_timezone,
                     "maxRegistrationsPerRequest": MAX_REGISTRATIONS_PER_CALL,
                     "maxResults": MAX_RESULTS,
                     "geocoderUrl": settings.geocoder_url,

@@ -148,8 +148,8 @@ def test_officer_signs_in_with_totp_searches_filters_and_asks_three_owners(page,
     detail.get_by_text("3 asked:").wait_for()
     assert "Footage received (2)" in detail.inner_text() and "Declined (1)" in detail.inner_text()
     no_violations(page, "case")
-    detail.get_by_role("button", name="Show the files for registration").first.click()
-    files = detail.get_by_role("table").first
+    detail.locator("section", has_text="Footage received").get_by_role("button", name="Show the request from registration").first.click()
+    files = detail.locator(".exhibit-list").first
     files.wait_for()
     assert hashlib.sha256(FRONT_DOOR).hexdigest() in files.inner_text() and "shop-door.mp4" in files.inner_text()
     detail.get_by_label("Reason for downloading shop-door.mp4").fill("Check the shop door camera")
