@@ -109,8 +109,19 @@ export class ExportsView {
         ["Files", item.files && item.files.length ? `${item.files.length}` : ""],
         ["Problem", item.problem || ""],
       ]),
+      ...this.#withheld(item),
       ...actions,
     );
+  }
+
+  /** Exhibits the build left out (not clean, or missing), each with why. */
+  #withheld(item) {
+    const withheld = item.withheld || [];
+    if (!withheld.length) return [];
+    return [
+      el("p", { className: "export__withheld", text: `Left out of this export (${withheld.length}):` }),
+      el("ul", {}, ...withheld.map((w) => el("li", { text: `${w.exhibit_ref ? `Exhibit ${w.exhibit_ref}` : w.original_filename || "A file"}: ${w.reason}` }))),
+    ];
   }
 
   async #ask() {
@@ -170,7 +181,7 @@ export class ExportsView {
       `${answer.files.length} file${answer.files.length === 1 ? "" : "s"} for ${item.recipient}. These links expire in ${minutes} minute${minutes === 1 ? "" : "s"}; ask again after that.`;
     this.files.querySelector("#export-file-list").replaceChildren(
       ...answer.files.map((file) =>
-        el("li", {}, el("a", { href: file.url, download: file.path.split("/").pop(), className: "export-file", "data-path": file.path, text: file.path }),
+        el("li", {}, el("a", { href: file.url, download: true, className: "export-file", "data-path": file.path, text: file.path }),
           el("span", { text: file.size !== undefined ? ` (${this.formatSize(file.size)})` : "" })),
       ),
     );
