@@ -99,12 +99,14 @@ export class CasesView {
       ),
     );
     this.detail.replaceChildren(
-      el("h2", { tabindex: "-1", text: `Case ${item.case_ref}` }),
-      summary,
-      this.#hold(item),
-      this.#team(item, manages),
-      el("h2", { text: "Footage requests" }),
-      ...(sections.length ? sections : [el("p", { text: "No owner has been asked in this case yet." })]),
+      ...[
+        el("h2", { tabindex: "-1", text: `Case ${item.case_ref}` }),
+        summary,
+        this.#hold(item),
+        this.#team(item, manages),
+        el("h2", { text: "Footage requests" }),
+        ...(sections.length ? sections : [el("p", { text: "No owner has been asked in this case yet." })]),
+      ].filter(Boolean),
     );
   }
 

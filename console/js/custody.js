@@ -69,7 +69,8 @@ export class CustodyView {
       el(
         "dl",
         { className: "summary-list" },
-        ...[["Exhibit", view.exhibit_ref || "(no reference yet)"], ["File", this.filename], ["Case", view.case_ref], ["SHA-256", view.sha256]]
+        ...[["Exhibit", view.exhibit_ref || "(no reference yet)"], ["File", this.filename], ["Case", view.case_ref],
+          ["Size", view.size !== undefined ? `${Number(view.size).toLocaleString("en-GB")} bytes` : ""], ["SHA-256", view.sha256]]
           .filter(([, value]) => value)
           .map(([term, value]) => el("div", {}, el("dt", { text: term }), el("dd", {}, term === "SHA-256" ? el("code", { className: "sha256", text: value }) : value))),
       ),

@@ -86,6 +86,7 @@ export function statementSection(statement, headingLevel = "h4") {
       ["The files are", source],
       ["Gaps or edits", statement.gaps_or_edits ? `Yes: ${statement.gaps_note || "no details given"}` : "None, the owner says"],
       ["Recorder clock", clockWords(statement.clock)],
+      ["How it was checked", statement.clock && statement.clock.checked ? statement.clock.method || "" : ""],
       ["Witness statement", WITNESS[statement.witness_statement] || statement.witness_statement],
       ["Declaration", declaration],
     ]),
@@ -134,7 +135,9 @@ export function exhibitCard(item, { formatSize, headingLevel = "h4", actions = [
       ["Size", formatSize(item.size)],
       ["SHA-256", sha256Line(item, name)],
       ["Owner's check", el("span", { className: item.hash_check === "mismatch" ? "check check--bad" : "check", text: hashCheckWords(item.hash_check) })],
-      ["Malware scan", scanWords(item.scan_result)],
+      // The API reads the scan's verdict when a file is first downloaded or exported; until the
+      // request view carries it, the custody log's "scanned" event is where it shows.
+      ["Malware scan", "scan_result" in item ? scanWords(item.scan_result) : ""],
       ["Received", forceTime(item.uploaded_at)],
     ]),
     el("div", { className: "exhibit__actions" }, ...actions),
