@@ -32,7 +32,7 @@ function duration(totalSeconds) {
   return [h ? `${h} h` : "", m ? `${m} min` : "", rest ? `${rest} s` : ""].filter(Boolean).join(" ");
 }
 
-/** "Recorder clock 18 s fast (checked 2 Dec 2026 18:05, ±1 s)", or "Owner could not check: <reason>". */
+/** "Recorder clock 18 seconds fast (checked 2 Dec 2026 18:05 GMT, ±1 s)", or "Owner could not check: <reason>". */
 export function clockWords(clock) {
   if (!clock) return "Not given";
   if (!clock.checked) return `Owner could not check: ${clock.reason || "no reason given"}`;
@@ -40,7 +40,9 @@ export function clockWords(clock) {
   const when = clock.observed_at ? forceTime(clock.observed_at, { seconds: false }).replace(",", "") : "";
   const plusMinus = clock.uncertainty_ms !== undefined && clock.uncertainty_ms !== null ? `±${Math.max(1, Math.ceil(clock.uncertainty_ms / 1000))} s` : "";
   const how = [when && `checked ${when}`, plusMinus].filter(Boolean).join(", ");
-  const by = !Number.isFinite(offset) ? "offset not known" : Math.round(offset) === 0 ? "right to the second" : `${duration(offset)} ${offset > 0 ? "fast" : "slow"}`;
+  // The API's own words when it gives them, so the console, the owner's page and receipt agree.
+  const by = clock.offset_words
+    || (!Number.isFinite(offset) ? "offset not known" : Math.round(offset) === 0 ? "right to the second" : `${duration(offset)} ${offset > 0 ? "fast" : "slow"}`);
   return `Recorder clock ${by}${how ? ` (${how})` : ""}`;
 }
 

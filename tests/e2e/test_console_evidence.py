@@ -156,7 +156,7 @@ def test_officer_reads_the_statement_and_custody_and_exports_the_case(browser, l
         # And Jane's request shows her statement, the exhibit reference and the SHA-256
         detail.get_by_role("button", name=f"Show the request from registration {given['jane']}").click()
         request = detail.locator(".request-detail").filter(has_text="Owner's statement")
-        expect(request).to_contain_text(f"Recorder clock {CLOCK_FAST_S} s fast")
+        expect(request).to_contain_text(f"Recorder clock {CLOCK_FAST_S} seconds fast (checked ")
         expect(request).to_contain_text("Smith's Bakery")
         expect(request).to_contain_text("Willing to make a witness statement")
         expect(request.locator(".exhibit__ref")).to_contain_text(exhibit["exhibit_ref"])
