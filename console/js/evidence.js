@@ -55,7 +55,9 @@ export function unusedMaterial(request) {
   if (!isUnused(request)) return null;
   const why = request.status === "expired"
     ? "The request expired without a reply."
-    : request.decline_reason
+    : request.owner_deleted && !request.decline_reason
+      ? "The owner has since deleted their registration, and their words with it."
+      : request.decline_reason
       ? `The owner's reason: ${request.decline_reason}`
       : request.status === "declined" ? "The owner had nothing to share and gave no reason." : "";
   return el("div", { className: "unused" }, el("strong", { className: "tag tag--unused", text: "Unused material" }), why ? el("span", { text: ` ${why}` }) : null);

@@ -138,7 +138,8 @@ def test_officer_reads_the_statement_and_custody_and_exports_the_case(browser, l
     exhibit = given["exhibit"]
     assert exhibit["sha256"] == hashlib.sha256(FRONT_DOOR).hexdigest()
 
-    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-GB", accept_downloads=True)
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-GB", accept_downloads=True,
+                                  permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     try:
         # When the demo officer opens the case on a phone
@@ -162,6 +163,9 @@ def test_officer_reads_the_statement_and_custody_and_exports_the_case(browser, l
         expect(request.locator(".exhibit__ref")).to_contain_text(exhibit["exhibit_ref"])
         expect(request.locator(".sha256")).to_have_text(exhibit["sha256"])
         expect(request).to_contain_text("Owner's fingerprint matches")
+        request.get_by_role("button", name=f"Copy the SHA-256 of exhibit {exhibit['exhibit_ref']}").click()
+        expect(request.locator(".copy-status")).to_have_text("Copied.")
+        assert page.evaluate("navigator.clipboard.readText()") == exhibit["sha256"]
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         no_violations(page, "request view, 360 px")
 
