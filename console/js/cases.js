@@ -204,6 +204,7 @@ export class CasesView {
       }
       try {
         const { body } = await this.api("POST", `/officer/evidence/${encodeURIComponent(item.evidence_id)}/downloads`, { reason });
+        if (!/^https?:\/\//i.test(body.url)) throw new Error("The download link Sightline gave is not a web address.");
         const link = el("a", { href: body.url, className: "evidence-link", text: `Save ${body.filename}` });
         result.replaceChildren(`Ready for ${Math.round(body.expires_in / 60)} minutes: `, link, ` (SHA-256 ${body.sha256}).`);
         link.focus();

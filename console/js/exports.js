@@ -176,11 +176,13 @@ export class ExportsView {
   }
 
   #showFiles(item, answer) {
+    // Only web links become links: nothing the API says can make the page run script.
+    const files = answer.files.filter((file) => /^https?:\/\//i.test(file.url));
     const minutes = Math.max(1, Math.round((answer.expires_in || 0) / 60));
     this.files.querySelector("#export-files-expiry").textContent =
-      `${answer.files.length} file${answer.files.length === 1 ? "" : "s"} for ${item.recipient}. These links expire in ${minutes} minute${minutes === 1 ? "" : "s"}; ask again after that.`;
+      `${files.length} file${files.length === 1 ? "" : "s"} for ${item.recipient}. These links expire in ${minutes} minute${minutes === 1 ? "" : "s"}; ask again after that.`;
     this.files.querySelector("#export-file-list").replaceChildren(
-      ...answer.files.map((file) =>
+      ...files.map((file) =>
         el("li", {}, el("a", { href: file.url, download: true, className: "export-file", "data-path": file.path, text: file.path }),
           el("span", { text: file.size !== undefined ? ` (${this.formatSize(file.size)})` : "" })),
       ),
