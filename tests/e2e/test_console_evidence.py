@@ -6,6 +6,7 @@ statement, the exhibit reference and the SHA-256; opens the exhibit's chain of c
 an export for the CPS, waits for it to be built, and gets its download links. The test then
 downloads every file, runs ``sha256sum -c SHA256SUMS`` over them and checks the manifest's
 exhibits against what was uploaded. axe checks the request, custody and exports views.
+A supervisor holds a case's evidence indefinitely, and lifts the hold, by keyboard.
 """
 from __future__ import annotations
 
@@ -230,3 +231,32 @@ def test_officer_reads_the_statement_and_custody_and_exports_the_case(browser, l
     assert listed["exhibit_ref"] == exhibit["exhibit_ref"]
     assert listed["sha256"] == hashlib.sha256(FRONT_DOOR).hexdigest() and listed["size"] == len(FRONT_DOOR)
     assert (folder / listed["path"]).read_bytes() == FRONT_DOOR
+
+
+def test_a_supervisor_holds_a_case_indefinitely_and_lifts_the_hold(page, local_stack, capsys):
+    # Given a case of the demo officer's, with the demo supervisor on its team
+    api = local_stack["api_url"]
+    token = token_for(local_stack, capsys)
+    case_ref = f"HOLD/{int(time.time() * 1000) % 100000}/26"
+    status, case = call(f"{api}/officer/cases", "POST", {"case_ref": case_ref, "category": "Theft offences"}, token=token)
+    assert status == 201, case
+    assert call(f"{api}/officer/cases/{case['case_id']}/team", "POST", {"username": "demo.supervisor"}, token=token)[0] == 200
+
+    # When the supervisor opens it, its evidence is kept while it is open, and they hold it
+    sign_in(page, local_stack, who="demo_supervisor")
+    page.get_by_role("button", name="My cases").click()
+    page.get_by_role("button", name=f"{case_ref}: Theft offences (open)").click()
+    expect(page.locator("#case-retention")).to_have_text("Kept while the case is open")
+    hold = page.get_by_role("button", name="Hold indefinitely")
+    expect(hold).to_have_attribute("aria-pressed", "false")
+    hold.click()
+
+    # Then the case says so, the toggle is pressed and keeps the focus; pressing it again lifts the hold
+    expect(page.locator("#case-retention")).to_have_text("Held indefinitely")
+    expect(hold).to_have_attribute("aria-pressed", "true")
+    expect(hold).to_be_focused()
+    no_violations(page, "case on hold")
+    page.keyboard.press("Enter")
+    expect(page.locator("#case-retention")).to_have_text("Kept while the case is open")
+    status, shown = call(f"{api}/officer/cases/{case['case_id']}", token=token)
+    assert status == 200 and shown["hold"] is False
