@@ -79,7 +79,7 @@ def test_the_console_is_published_to_its_own_bucket_with_its_own_config(tmp_path
 
 def test_stack_outputs_the_consoles_config(cfn):
     text = json.dumps(cfn["Outputs"]["ConsoleConfig"]["Value"])
-    for key in ("apiUrl", "cognitoEndpoint", "userPoolClientId", "idleMinutes", "categories", "maxRegistrationsPerRequest"):
+    for key in ("apiUrl", "cognitoEndpoint", "userPoolClientId", "idleMinutes", "categories", "maxRegistrationsPerRequest", "timeZone"):
         assert key in text, key
     assert "https://cognito-idp." in text and '\\"apiUrl\\":\\"/api\\"' in text
     assert {"ConsoleUrl", "ConsoleBucketName", "ConsoleDistributionId"} <= set(cfn["Outputs"])
