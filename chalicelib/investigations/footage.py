@@ -102,7 +102,9 @@ def get_for_officer(request_id: str, officer: Officer, now: datetime) -> Dict[st
         officer, Action.VIEW_REQUEST, case_ref=item.case_ref, reason="request view", now=now,
         registration_ids=[item.registration_id], request_ids=[request_id], evidence_ids=[e.evidence_id for e in shown],
     )
-    return {**requests.officer_view(item, items), "evidence": [requests.evidence_view(e) for e in shown]}
+    # The malware scan's verdict as last read (None until a download or an export first reads it).
+    evidence = [{**requests.evidence_view(e), "scan_result": e.scan_result} for e in shown]
+    return {**requests.officer_view(item, items), "evidence": evidence}
 
 
 def download(evidence_id: str, payload: Any, officer: Officer, *, s3: Any, config: Config, now: datetime) -> Dict[str, Any]:

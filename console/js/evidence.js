@@ -139,8 +139,7 @@ export function exhibitCard(item, { formatSize, headingLevel = "h4", actions = [
       ["Size", formatSize(item.size)],
       ["SHA-256", sha256Line(item, name)],
       ["Owner's check", el("span", { className: item.hash_check === "mismatch" ? "check check--bad" : "check", text: hashCheckWords(item.hash_check) })],
-      // The API reads the scan's verdict when a file is first downloaded or exported; until the
-      // request view carries it, the custody log's "scanned" event is where it shows.
+      // The API reads the scan's verdict when a file is first downloaded or exported (none before).
       ["Malware scan", "scan_result" in item ? scanWords(item.scan_result) : ""],
       ["Received", forceTime(item.uploaded_at)],
     ]),

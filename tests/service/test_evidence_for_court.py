@@ -268,6 +268,7 @@ def test_officers_see_the_statement_and_unused_material(client, outbox):
     view = body_of(client.http.get(f"/officer/requests/{request_id}", headers=bearer("pc.jones")))
     assert view["statement"]["clock"]["offset_seconds"] == 18 and view["statement"]["name"] == "Jane Smith"
     assert view["evidence"][0]["exhibit_ref"] == "JS/1" and view["unused_material"] is False
+    assert view["evidence"][0]["scan_result"] is None  # not read yet: no download or export so far
     other, other_headers = owner(client, outbox, "rnothing")
     post_json(client, f"/owner/requests/{other}/decline", {"reason": "Nothing recorded then"}, headers=other_headers)
     declined = body_of(client.http.get(f"/officer/requests/{other}", headers=bearer("pc.jones")))
