@@ -8,8 +8,6 @@ given a ``once`` key is recorded once however often its cause is retried.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
 from dataclasses import dataclass
@@ -18,15 +16,11 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.base.audit import normalised
+# Hashed, chained and retried as the audit log's entries are (the same canonical JSON and back-off).
+from chalicelib.base.audit import BASE_BACKOFF_S, GENESIS, MAX_ATTEMPTS, MAX_BACKOFF_S, entry_hash, normalised
 from chalicelib.base.ids import iso_micro
 from chalicelib.base.store import condition_failed
 from chalicelib.footage.tables import CustodyEvent
-
-GENESIS = "0" * 64
-MAX_ATTEMPTS = 10
-BASE_BACKOFF_S = 0.01
-MAX_BACKOFF_S = 0.2
 
 # Who did it, when it was not an officer.
 OWNER = "owner"
@@ -99,7 +93,7 @@ def record(
                     return existing
         last = logged[-1] if logged else None
         linked = dict(fields, seq=int(last.seq) + 1 if last else 1, prev_hash=last.hash if last else GENESIS)
-        linked["hash"] = event_hash(linked)
+        linked["hash"] = entry_hash(linked)
         item = CustodyEvent(**linked)
         try:
             item.save(condition=CustodyEvent.seq.does_not_exist())
@@ -132,12 +126,6 @@ def fields_of(item: CustodyEvent) -> Dict[str, Any]:
     }
 
 
-def event_hash(fields: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in fields.items() if k != "hash"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
 def verify(logged: List[CustodyEvent]) -> Verification:
     """Whether the events are numbered 1…n without a gap and each hash links to the last."""
     previous = GENESIS
@@ -145,7 +133,7 @@ def verify(logged: List[CustodyEvent]) -> Verification:
         fields = fields_of(item)
         if fields["seq"] != expected:
             return Verification(False, len(logged), f"Event {expected} is missing.")
-        if fields["prev_hash"] != previous or event_hash(fields) != fields["hash"]:
+        if fields["prev_hash"] != previous or entry_hash(fields) != fields["hash"]:
             return Verification(False, len(logged), f"Event {expected} has been changed.")
         previous = fields["hash"]
     return Verification(True, len(logged))

@@ -97,7 +97,7 @@ def mine(officer: Officer, config: Config, now: datetime) -> Dict[str, Any]:
 
 def detail(case_id: str, officer: Officer, config: Config, now: datetime) -> Dict[str, Any]:
     """The case with its team and its footage requests by status, each with its evidence count."""
-    case = _get(case_id, officer)
+    case = by_id(case_id, officer)
     made, evidence = audited_requests(case, officer, Action.VIEW_CASE, now)
     by_status: Dict[str, List[Dict[str, Any]]] = {}
     for item in made:
@@ -242,7 +242,8 @@ def _open(case: Case) -> Case:
     return case
 
 
-def _get(case_id: str, officer: Officer) -> Case:
+def by_id(case_id: str, officer: Officer) -> Case:
+    """The case with this id, if the officer is on it; NotFound otherwise (as for no case)."""
     case = None
     if CASE.matches(case_id):
         try:
@@ -255,7 +256,7 @@ def _get(case_id: str, officer: Officer) -> Case:
 
 
 def _managed(case_id: str, officer: Officer) -> Case:
-    case = _get(case_id, officer)
+    case = by_id(case_id, officer)
     if not officer.supervises and officer.username != case.officer_in_charge:
         raise Forbidden(f"Only the officer in charge ({case.officer_in_charge}) or a supervisor can change this case.")
     return case

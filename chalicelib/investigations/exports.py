@@ -43,7 +43,7 @@ from chalicelib.base.audit import Action
 from chalicelib.base.batches import each_message
 from chalicelib.base.config import Config, get_config
 from chalicelib.base.errors import Conflict, Gone, NotFound
-from chalicelib.base.ids import CASE, EXPORT, iso, iso_micro
+from chalicelib.base.ids import EXPORT, iso, iso_micro
 from chalicelib.base.lazy import Lazy
 from chalicelib.base.messages import Notify
 from chalicelib.base.officers import Officer
@@ -133,7 +133,7 @@ def request_export(
     else, then recorded (``queued`` False), then queued (``queued`` True). A failure after the
     record leaves an export that housekeeping queues (:func:`requeue_unsent`)."""
     data = parse(ExportIn, payload)
-    case = _case(case_id, officer)
+    case = cases.by_id(case_id, officer)
     export_id = EXPORT.random()
     made = requests.for_case(case.case_ref)
     audit.record(
@@ -158,7 +158,7 @@ def request_export(
 
 
 def list_for_case(case_id: str, officer: Officer, now: datetime) -> Dict[str, Any]:
-    case = _case(case_id, officer)
+    case = cases.by_id(case_id, officer)
     found = sorted(CaseExport.by_case.query(case.case_id), key=lambda e: e.created_at, reverse=True)
     return {"case_ref": case.case_ref, "exports": [view(item, now) for item in found]}
 
@@ -463,19 +463,6 @@ def managed_copy(s3: Any, source: Dict[str, str], bucket: str, key: str, **kwarg
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def _case(case_id: str, officer: Officer) -> Case:
-    """The case, if the officer is on it (as ``cases`` decides); NotFound otherwise."""
-    case = None
-    if CASE.matches(case_id):
-        try:
-            case = Case.get(case_id, consistent_read=True)
-        except Case.DoesNotExist:
-            case = None
-    if case is None or not cases.is_on(case, officer):
-        raise NotFound(cases.NOT_YOURS)
-    return case
 
 
 def _mine(export_id: str, officer: Officer) -> CaseExport:

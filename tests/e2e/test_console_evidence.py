@@ -16,7 +16,6 @@ import subprocess
 import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Dict
 from zoneinfo import ZoneInfo
 
