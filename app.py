@@ -355,6 +355,21 @@ def decline_owner_request(request_id: str) -> dict:
     return owners.decline(_request(request_id, now), _body(), notify=get_queue(), timer=workflow.get_workflow(), now=now)
 
 
+# --- The registry stays current ---------------------------------------------------------------
+
+
+# The confirm page's view of the registration: a POST carrying the link's token (tokens travel
+# in the URL fragment, never a query string), and it changes nothing.
+@route("/owner/confirmations/preview", methods=["POST"])
+def preview_confirmation() -> dict:
+    return registrations.preview_confirmation(_body(), config=get_config(), now=_now())
+
+
+@route("/owner/confirmations", methods=["POST"])
+def confirm_registration() -> dict:
+    return registrations.confirm(_body(), now=_now())
+
+
 # One object per invocation: hashing a large one can take most of the function's time.
 @app.on_sqs_message(queue=config.ingest_queue, batch_size=1, name="ingest_evidence")
 def ingest_evidence(event: Any) -> dict:

@@ -12,7 +12,7 @@ from chalicelib.base.messages import Notify
 from chalicelib.footage import requests
 from chalicelib.investigations import exports
 from chalicelib.mail import deliveries
-from chalicelib.registry import records
+from chalicelib.registry import currency, records
 
 # A deleted registration's confirmation email is retried for this long; after it, the deletion
 # is finished without one (an address that refuses mail must not keep its data here).
@@ -27,6 +27,7 @@ def run(now: datetime, notify: Notify, config: Config) -> Dict[str, int]:
         "officer_notices_queued": requests.tell_officers(now, notify),
         "exports_requeued": exports.requeue_unsent(now, exports.get_export_queue()),
         "exports_failed": exports.fail_stalled(now),
+        **currency.sweep(now, notify, config),
         **finish_deletions(now, notify, config),
         **records.reconcile(now),
     }

@@ -148,6 +148,12 @@ class Config:
     export_ttl_days: int = setting("SIGHTLINE_EXPORT_TTL_DAYS", 14, int)
     # The officers' console, for links in officers' emails (none when unknown).
     console_url: str = setting("SIGHTLINE_CONSOLE_URL", "", lambda v: v.rstrip("/"))
+    # The registry stays current (issue 13): an owner is asked to re-confirm this many days
+    # after they last confirmed; unanswered, the registration is paused after the second period
+    # and deleted after the third (counted from the pause).
+    reconfirm_after_days: int = setting("SIGHTLINE_RECONFIRM_AFTER_DAYS", 365, int)
+    reconfirm_pause_after_days: int = setting("SIGHTLINE_RECONFIRM_PAUSE_AFTER_DAYS", 30, int)
+    reconfirm_delete_after_days: int = setting("SIGHTLINE_RECONFIRM_DELETE_AFTER_DAYS", 90, int)
     # API Gateway gives a request 29 s; a DynamoDB call must give up well before that.
     dynamodb_connect_timeout_s: float = setting("SIGHTLINE_DYNAMODB_CONNECT_TIMEOUT_S", 2.0, float)
     dynamodb_read_timeout_s: float = setting("SIGHTLINE_DYNAMODB_READ_TIMEOUT_S", 5.0, float)

@@ -24,6 +24,7 @@ MANAGE = "manage"
 OWNER_SESSION = "owner_session"
 RESPOND = "respond"  # a footage request's link: reusable until the request's deadline
 REQUEST_SESSION = "request_session"
+RECONFIRM = "reconfirm"  # one registration's yearly re-confirmation: single use, until its deadline
 
 
 @table
@@ -33,7 +34,8 @@ class LinkToken(Table):
     PK: ``token_hash`` (hex SHA-256 of the token). ``purpose`` says what it opens
     (``verify``: one registration; ``manage``: an owner's email; ``owner_session``: the
     session that a manage link is exchanged for; ``respond`` and ``request_session``: one
-    footage request), ``subject`` what it opens it to.
+    footage request; ``reconfirm``: one registration's yearly re-confirmation), ``subject``
+    what it opens it to.
     ``expires_at`` is a TTL attribute; readers ignore expired items themselves, since DynamoDB
     deletes them only eventually.
     """

@@ -15,8 +15,8 @@ from chalicelib.footage import evidence, requests
 from chalicelib.footage.tables import ACCEPTED, OPEN, EvidenceItem, FootageRequest
 from chalicelib.mail import limits
 from chalicelib.mail.sending import Mailer, get_mailer
-from chalicelib.registry import identity, records
-from chalicelib.registry.tables import DELETED, PENDING, Registration
+from chalicelib.registry import currency, identity, records
+from chalicelib.registry.tables import ACTIVE, DELETED, NOT_RECONFIRMED, PAUSED, PENDING, Registration
 from chalicelib.registry.views import owner_view
 
 
@@ -103,10 +103,13 @@ def _registration_deleted(message: Dict[str, Any], mailer: Mailer, config: Confi
     registration_id = message["registration_id"]
     item = records.find(registration_id)
     if item is not None and item.status == DELETED and not item.deletion_notice_sent:
+        # Deleted by housekeeping for want of re-confirmation: the notice says why.
+        template = "reconfirm_deleted" if item.deleted_because == NOT_RECONFIRMED else "registration_deleted"
         mailer.send(
             item.email,
-            "registration_deleted",
-            {**_common(config), "name": item.name, "postcode": item.address.postcode},
+            template,
+            {**_common(config), "name": item.name, "postcode": item.address.postcode,
+             "pause_days": config.reconfirm_pause_after_days, "delete_days": config.reconfirm_delete_after_days},
         )
         item.update(actions=[Registration.deletion_notice_sent.set(True)])
     _finish_deletion(registration_id, item, now)
@@ -125,6 +128,47 @@ def _finish_deletion(registration_id: str, item: Optional[Registration], now: da
     requests.forget_registration(registration_id, now)
     if item is not None and item.status == DELETED:
         records.remove(item)
+
+
+# --- Yearly re-confirmation (registry.currency) ---------------------------------------------
+
+
+def _reconfirm_registration(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    item = records.find(message["registration_id"])
+    if item is None or item.status != ACTIVE or item.reconfirm_asked_at is None or item.reconfirm_paused_at:
+        return  # confirmed, changed, paused or deleted meanwhile
+    _send_reconfirm_link(item, "reconfirm_registration", mailer, config, now)
+
+
+def _reconfirm_reminder(message: Dict[str, Any], mailer: Mailer, config: Config, now: datetime) -> None:
+    item = records.find(message["registration_id"])
+    if item is None or item.status != PAUSED or item.reconfirm_paused_at is None:
+        return
+    _send_reconfirm_link(item, "reconfirm_reminder", mailer, config, now)
+
+
+def _send_reconfirm_link(item: Registration, template: str, mailer: Mailer, config: Config, now: datetime) -> None:
+    """A link to the confirm page, single use and valid until the next step. Not counted
+    against the address's allowance (``limits``): the force asks, and an ask held back would
+    end in a deletion the owner was never warned of."""
+    deadline = currency.answer_by(item, config)
+    if deadline is None or deadline <= now:
+        return
+    token, _ = tokens.mint(tokens.RECONFIRM, item.registration_id, deadline - now, now)
+    mailer.send(
+        item.email,
+        template,
+        {
+            **_common(config),
+            "name": item.name,
+            "registration": owner_view(item),
+            "link": f"{config.site_url}/confirm.html#token={token}",
+            "deadline": _when(deadline),
+            "manage_url": f"{config.site_url}/manage.html",
+            "pause_days": config.reconfirm_pause_after_days,
+            "delete_days": config.reconfirm_delete_after_days,
+        },
+    )
 
 
 # --- Footage requests ---------------------------------------------------------------------
@@ -301,6 +345,8 @@ _HANDLERS: Dict[str, Callable[[Dict[str, Any], Mailer, Config, datetime], None]]
     "already_registered": _already_registered,
     "manage_link": _manage_link,
     "registration_deleted": _registration_deleted,
+    "reconfirm_registration": _reconfirm_registration,
+    "reconfirm_reminder": _reconfirm_reminder,
     "footage_request": _footage_request,
     "footage_reminder": _footage_reminder,
     "footage_received": _footage_received,

@@ -23,7 +23,7 @@ from chalicelib.base.ids import REGISTRATION
 from chalicelib.base.messages import Notify
 from chalicelib.base.store import condition_failed, put_once
 from chalicelib.base.validation import PointIn, Schema, TokenIn, parse
-from chalicelib.registry import identity, index, records
+from chalicelib.registry import currency, identity, index, records
 from chalicelib.registry.schemas import CameraIn, Details, RegistrationIn, RegistrationPatch
 from chalicelib.registry.tables import (
     ACTIVE,
@@ -132,6 +132,7 @@ def verify(payload: Any, *, now: datetime) -> Dict[str, str]:
                 actions=[
                     Registration.status.set(ACTIVE),
                     Registration.verified_at.set(now),
+                    Registration.confirmed_at.set(now),
                     Registration.updated_at.set(now),
                     Registration.expires_at.remove(),
                 ],
@@ -173,6 +174,9 @@ def update_for_owner(owner: str, registration_id: str, payload: Any, *, config: 
                 {"status": "This registration has not been verified yet."},
             )
         item.status = patch.status
+    elif item.reconfirm_paused_at is not None:
+        item.status = ACTIVE  # paused for want of re-confirmation: an owner's change answers it
+    _mark_confirmed(item, now)
     _apply_details(item, patch, now, only=changes - {"status"})
     _check_cameras(
         int(item.camera_count),
@@ -207,7 +211,25 @@ def delete_for_owner(owner: str, registration_id: str, *, notify: Notify, now: d
     notify({"type": "registration_deleted", "registration_id": registration_id})
 
 
+def preview_confirmation(payload: Any, *, config: Config, now: datetime) -> Dict[str, Any]:
+    """The yearly re-confirmation page's view of its registration; changes nothing."""
+    return currency.preview(parse(TokenIn, payload).token, config=config, now=now)
+
+
+def confirm(payload: Any, *, now: datetime) -> Dict[str, Any]:
+    """The owner's "Yes, this is still right" (``registry.currency``)."""
+    return currency.confirm(parse(TokenIn, payload).token, now=now)
+
+
 # ---------------------------------------------------------------------------------------------
+
+
+def _mark_confirmed(item: Registration, now: datetime) -> None:
+    """Any change the owner makes says the registration is theirs and current: the yearly
+    re-confirmation starts again from now."""
+    item.confirmed_at = now
+    item.reconfirm_asked_at = None
+    item.reconfirm_paused_at = None
 
 
 def _apply_details(item: Registration, data: Schema, now: datetime, only: Optional[set] = None) -> None:

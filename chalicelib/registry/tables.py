@@ -21,6 +21,8 @@ PAUSED = "paused"
 # Deleted by its owner: a tombstone that officers and the owner no longer see, kept only until
 # its confirmation email is sent (``deliveries``), then removed.
 DELETED = "deleted"
+# Why housekeeping deleted a registration (an owner's own deletion names no reason).
+NOT_RECONFIRMED = "not_reconfirmed"
 
 
 class AddressAttribute(MapAttribute):
@@ -68,6 +70,13 @@ class Registration(Table):
     ``status``: ``pending`` (until the email is verified; ``expires_at`` set, purged after it)
     → ``active`` (in the geo index) ⇄ ``paused`` → ``deleted`` (a tombstone until the owner's
     confirmation is sent, then removed with its claim).
+
+    Re-confirmation (``registry.currency``): ``confirmed_at`` is when the owner last said the
+    details are right (verification, any change they make, a re-confirmation; older items have
+    none and count from ``verified_at``). ``reconfirm_asked_at`` is set when housekeeping asks
+    them again, ``reconfirm_paused_at`` when it paused the registration for want of an answer
+    (a pause the owner chose has none); ``deleted_because`` is ``not_reconfirmed`` on a
+    tombstone housekeeping made. Confirming clears both steps.
     """
 
     class Meta(metaclass=TableMeta):
@@ -93,6 +102,10 @@ class Registration(Table):
     verified_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     deletion_notice_sent = BooleanAttribute(null=True)
+    confirmed_at = UTCDateTimeAttribute(null=True)
+    reconfirm_asked_at = UTCDateTimeAttribute(null=True)
+    reconfirm_paused_at = UTCDateTimeAttribute(null=True)
+    deleted_because = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_owner = OwnerIndex()

@@ -1,6 +1,7 @@
 """How a registration is shown: to its owner in full, and the parts officers see."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Dict, Optional
 
 from chalicelib.base.ids import iso
@@ -24,6 +25,25 @@ def owner_view(item: Registration) -> Dict[str, Any]:
         "updated_at": iso(item.updated_at),
         "verified_at": iso(item.verified_at) if item.verified_at else None,
         "consented_at": iso(item.consented_at),
+        "confirmed_at": iso(last_confirmed(item)),
+        "reconfirmation": reconfirmation_view(item),
+    }
+
+
+def last_confirmed(item: Registration) -> datetime:
+    """When the owner last said the details are right; items from before ``confirmed_at``
+    existed count from their verification (or, failing that, their creation)."""
+    return item.confirmed_at or item.verified_at or item.created_at
+
+
+def reconfirmation_view(item: Registration) -> Dict[str, Any]:
+    """Where the yearly re-confirmation stands: ``current``, ``asked`` (an email went out),
+    ``paused`` (paused for want of an answer; confirming resumes it)."""
+    state = "paused" if item.reconfirm_paused_at else "asked" if item.reconfirm_asked_at else "current"
+    return {
+        "state": state,
+        "asked_at": iso(item.reconfirm_asked_at) if item.reconfirm_asked_at else None,
+        "paused_at": iso(item.reconfirm_paused_at) if item.reconfirm_paused_at else None,
     }
 
 
