@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Dict, Optional
 
 from chalicelib.base.ids import iso
-from chalicelib.registry.tables import CameraAttribute, Registration
+from chalicelib.registry.tables import PENDING, CameraAttribute, Registration
 
 
 def owner_view(item: Registration) -> Dict[str, Any]:
@@ -25,7 +25,7 @@ def owner_view(item: Registration) -> Dict[str, Any]:
         "updated_at": iso(item.updated_at),
         "verified_at": iso(item.verified_at) if item.verified_at else None,
         "consented_at": iso(item.consented_at),
-        "confirmed_at": iso(last_confirmed(item)),
+        "confirmed_at": iso(last_confirmed(item)) if item.status != PENDING else None,
         "reconfirmation": reconfirmation_view(item),
     }
 

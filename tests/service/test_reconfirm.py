@@ -274,3 +274,17 @@ def test_unanswered_for_90_more_days_it_is_deleted_as_an_owners_deletion_is(clie
 def test_periods_come_from_config():
     config = get_config()
     assert (config.reconfirm_after_days, config.reconfirm_pause_after_days, config.reconfirm_delete_after_days) == (365, 30, 90)
+
+
+def test_the_owners_export_shows_when_they_confirmed_and_where_re_confirmation_stands(client, outbox, clock):
+    register_and_verify(client, outbox)
+    clock.days_on(365)
+    housekeeping(client)  # asked
+    clock.days_on(395)
+    housekeeping(client)  # paused
+    headers = owner_session(client, outbox)
+    response = client.http.get("/owner/export", headers=headers)
+    [registration] = body_of(response)["registrations"]
+    assert registration["confirmed_at"] == clock.start.isoformat(timespec="seconds").replace("+00:00", "Z")
+    assert registration["reconfirmation"]["state"] == "paused" and registration["status"] == "paused"
+    assert registration["reconfirmation"]["asked_at"] and registration["reconfirmation"]["paused_at"]

@@ -35,6 +35,13 @@ def test_the_notice_quotes_the_periods_and_limits_the_code_uses():
     assert f"kept for {years} years" in text
     evidence_years = {6: "six"}.get(config.evidence_retention_days // 365, str(config.evidence_retention_days // 365))
     assert f"while the case is open and for {evidence_years} years after it closes" in text
+    assert (
+        f"{config.reconfirm_after_days} days after you last confirmed or changed your registration" in text
+        and f"paused after {config.reconfirm_pause_after_days} days" in text
+        and f"deleted after {config.reconfirm_delete_after_days} more days" in text
+        and f"a link to confirm your registration is still right, at most "
+        f"{max(config.reconfirm_pause_after_days, config.reconfirm_delete_after_days)} days" in text
+    )
     days = re.search(r"recovery_period_in_days=(\d+)", (ROOT / "infrastructure" / "sightline_infra" / "data.py").read_text())
     assert f"keeps backups for {days.group(1)} days" in text
 
