@@ -154,6 +154,9 @@ class Config:
     reconfirm_after_days: int = setting("SIGHTLINE_RECONFIRM_AFTER_DAYS", 365, int)
     reconfirm_pause_after_days: int = setting("SIGHTLINE_RECONFIRM_PAUSE_AFTER_DAYS", 30, int)
     reconfirm_delete_after_days: int = setting("SIGHTLINE_RECONFIRM_DELETE_AFTER_DAYS", 90, int)
+    # Steps taken per hourly run: a registry that joined on one day comes due on one day, and
+    # its emails (and its owners' visits) are spread over hours instead of one run's minutes.
+    reconfirm_steps_per_run: int = setting("SIGHTLINE_RECONFIRM_STEPS_PER_RUN", 1000, int)
     # API Gateway gives a request 29 s; a DynamoDB call must give up well before that.
     dynamodb_connect_timeout_s: float = setting("SIGHTLINE_DYNAMODB_CONNECT_TIMEOUT_S", 2.0, float)
     dynamodb_read_timeout_s: float = setting("SIGHTLINE_DYNAMODB_READ_TIMEOUT_S", 5.0, float)

@@ -45,14 +45,19 @@ LINK_GONE = "This link has expired or has already been used. Ask for a new one."
 def sweep(now: datetime, notify: Notify, config: Config) -> Dict[str, int]:
     """Take every registration that is due one step along: ask, pause and remind, or delete.
 
-    One scan of the registrations table with a filter (20,000 items of about 1 KB: some
-    2,500 read units, hourly); the filter returns only the items with a step due or under way.
+    One scan of the registrations table with a filter (20,000 seeded items: 1,584 read units,
+    4 s on dynalite when nothing is due); the filter returns only the items with a step due or
+    under way. At most ``config.reconfirm_steps_per_run`` steps a run: the rest wait an hour.
     """
     counts = {"reconfirm_asked": 0, "reconfirm_paused": 0, "reconfirm_deleted": 0}
+    taken = 0
     for item in Registration.scan(_under_way_or_due(now, config)):
+        if taken >= config.reconfirm_steps_per_run:
+            break
         step = due_step(item, now, config)
         if step is not None and _STEPS[step](item, now, notify):
             counts[f"reconfirm_{step}"] += 1
+            taken += 1
     return counts
 
 

@@ -66,20 +66,31 @@ APPEAL_ROUTES: Dict[Tuple[str, str], Tuple[int, float]] = {
 }
 
 
+# Public routes quieter than the default: the yearly re-confirmation (issue 13). Housekeeping
+# asks at most reconfirm_steps_per_run owners an hour, who answer over the following days.
+QUIET_ROUTES: Dict[Tuple[str, str], Tuple[int, float]] = {
+    ("POST", "/owner/confirmations/preview"): (2, READ_S),
+    ("POST", "/owner/confirmations"): (2, WRITE_S),
+}
+
+
+def _route(method: Tuple[str, str]) -> Tuple[int, float]:
+    return APPEAL_ROUTES.get(method) or QUIET_ROUTES.get(method) or (PUBLIC_RATE_LIMIT, WRITE_S)
+
+
 def burst(rate: int) -> int:
     return rate * BURST_SECONDS
 
 
 def method_rate(method: str, path: str) -> int:
     """The throttle of a public method (``/registrations...`` or ``/owner...``)."""
-    return APPEAL_ROUTES.get((method, path), (PUBLIC_RATE_LIMIT, WRITE_S))[0]
+    return _route((method, path))[0]
 
 
 def resident_concurrency(public_methods) -> int:
     """Lambda executions residents can hold at most: each public method's throttle times its
     time (those not in an appeal counted as writes)."""
-    return math.ceil(sum(rate * seconds for rate, seconds in
-                         (APPEAL_ROUTES.get(m, (PUBLIC_RATE_LIMIT, WRITE_S)) for m in public_methods)))
+    return math.ceil(sum(rate * seconds for rate, seconds in (_route(m) for m in public_methods)))
 
 
 # WAF, per IP address and 5-minute window. An owner in one window: 1 page load, the looks,

@@ -297,9 +297,10 @@ def housekeeping(r: Resources) -> List[iam.PolicyStatement]:
     # writes missing ones) and removes claims whose registration is gone. Finishes deletions
     # whose confirmation never went. And, as a backstop for a failed workflow execution or a
     # failure after a request closed, expires open footage requests past their deadline (a
-    # conditional update) and tells the officer.
+    # conditional update) and tells the officer. Takes registrations a year unconfirmed through
+    # re-confirmation (conditional UpdateItem: asked, paused, deleted; registry.currency).
     return [
-        table_statement(r, "registrations", ["Scan", "GetItem", "BatchGetItem", "DeleteItem"], "ReconcileRegistrations"),
+        table_statement(r, "registrations", ["Scan", "GetItem", "BatchGetItem", "DeleteItem", "UpdateItem"], "ReconcileRegistrations"),
         table_statement(r, "geo-index", ["Scan", "PutItem", "DeleteItem"], "ReconcileGeoIndex"),
         table_statement(r, "registration-claims", ["Scan", "DeleteItem"], "PurgeClaims"),
         table_statement(r, "tokens", ["Scan", "DeleteItem"], "PurgeTokens"),

@@ -177,6 +177,15 @@
       if (retryWith) retryWith();
     });
 
+    // A second link pasted into this tab only changes the fragment: no page load happens.
+    window.addEventListener("hashchange", function () {
+      var next = Sightline.takeLinkToken();
+      if (next) {
+        token = next;
+        load();
+      }
+    });
+
     if (!token) show("missing");
     else load();
   });

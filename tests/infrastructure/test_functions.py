@@ -289,8 +289,10 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
     assert not _granted(deliver, "s3:") and not _granted(deliver, "states:")
 
     housekeeping = policies["Housekeeping"]
-    # Purges, and reconciles the geo index and the claims with the registrations.
-    assert _actions_on(housekeeping, registrations) == {"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:DeleteItem"}
+    # Purges, and reconciles the geo index and the claims with the registrations; takes
+    # registrations through re-confirmation (conditional updates).
+    assert _actions_on(housekeeping, registrations) == {"dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem",
+                                                        "dynamodb:DeleteItem", "dynamodb:UpdateItem"}
     assert _actions_on(housekeeping, geo) == {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert _actions_on(housekeeping, claims) == {"dynamodb:Scan", "dynamodb:DeleteItem"}
     assert _actions_on(housekeeping, tokens) == {"dynamodb:Scan", "dynamodb:DeleteItem"}

@@ -5,6 +5,7 @@ owner's routes all read it, as they would a year on.
 """
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -288,3 +289,32 @@ def test_the_owners_export_shows_when_they_confirmed_and_where_re_confirmation_s
     assert registration["confirmed_at"] == clock.start.isoformat(timespec="seconds").replace("+00:00", "Z")
     assert registration["reconfirmation"]["state"] == "paused" and registration["status"] == "paused"
     assert registration["reconfirmation"]["asked_at"] and registration["reconfirmation"]["paused_at"]
+
+
+def test_a_run_takes_at_most_the_configured_number_of_steps(client, outbox, clock):
+    # Given three owners who all registered on the same day
+    for number in range(3):
+        register_and_verify(client, outbox, email=f"owner{number}@example.org",
+                            address={"line1": f"{number + 1} Colmore Row", "town": "Birmingham", "postcode": "B3 2BJ"})
+    config = dataclasses.replace(get_config(), reconfirm_steps_per_run=2)
+    now = clock.days_on(365)
+    # When housekeeping runs a year on with room for two steps, then again
+    first = currency.sweep(now, lambda message: None, config)
+    second = currency.sweep(now + timedelta(hours=1), lambda message: None, config)
+    # Then two are asked in the first run and the third in the next
+    assert (first["reconfirm_asked"], second["reconfirm_asked"]) == (2, 1)
+
+
+def test_an_ask_the_queue_refused_is_taken_back_and_made_by_the_next_run(client, outbox, clock):
+    register_and_verify(client, outbox)
+    now = clock.days_on(365)
+
+    def refusing(message):
+        raise RuntimeError("queue unavailable")
+
+    with pytest.raises(RuntimeError):
+        currency.sweep(now, refusing, get_config())
+    assert the_registration().reconfirm_asked_at is None
+    sent = []
+    assert currency.sweep(now + timedelta(hours=1), sent.append, get_config())["reconfirm_asked"] == 1
+    assert sent == [{"type": "reconfirm_registration", "registration_id": the_registration().registration_id}]
