@@ -79,3 +79,11 @@ def test_the_owner_confirms_from_the_emailed_link(local_stack, outbox, page):
     page.goto(link)
     expect(page.get_by_role("heading", name="This link has expired or has already been used")).to_be_visible()
     assert axe_violations(page) == []
+
+    # Asked again, the owner chooses to change their details: a manage link is emailed
+    sent_before = len(outbox.messages())
+    a_year_on_the_owner_is_asked(local_stack, registration_id)
+    page.goto(outbox.wait_for_link(EMAIL, "confirm.html", after=sent_before))
+    page.get_by_role("button", name="Change my details").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    assert outbox.wait_for_link(EMAIL, "manage.html", after=sent_before)
