@@ -326,10 +326,14 @@ def ingest_evidence(r: Resources) -> List[iam.PolicyStatement]:
                             resources=[_evidence_objects(r)]),
         # Tags are read first: a quarantine tag is added beside the malware scan's, not over it.
         iam.PolicyStatement(
-            sid="HoldOrTagUploads",
-            actions=["s3:PutObjectLegalHold", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
-                     "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
+            sid="TagUploads",
+            actions=["s3:PutObjectTagging", "s3:PutObjectVersionTagging", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"],
             resources=[_evidence_objects(r)],
+        ),
+        # It may put a legal hold on, never take one off: only evidence_retention may.
+        iam.PolicyStatement(
+            sid="HoldUploads", actions=["s3:PutObjectLegalHold"], resources=[_evidence_objects(r)],
+            conditions={"StringEquals": {"s3:object-lock-legal-hold": "ON"}},
         ),
         table_statement(r, "evidence", ["GetItem", "PutItem", "UpdateItem"], "RecordEvidence"),
         # The size the owner declared for the upload an object came from.

@@ -318,6 +318,9 @@ def test_each_function_gets_only_what_its_code_uses(cfn):
                                        "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
                                        "s3:GetObjectTagging", "s3:GetObjectVersionTagging"}
     assert _evidence_resources(cfn, ingest, _granted(ingest, "s3:")) == {"<bucket>/requests/*"}
+    (hold,) = _statements_with(ingest, "s3:PutObjectLegalHold")  # on, never off
+    assert as_list(hold["Action"]) == ["s3:PutObjectLegalHold"]
+    assert hold["Condition"] == {"StringEquals": {"s3:object-lock-legal-hold": "ON"}}
     assert _kms_through(ingest, "s3") == {"kms:Decrypt"}
     assert not _granted(ingest, "states:") and not _granted(ingest, "ses:")
 
